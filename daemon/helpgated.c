@@ -1,0 +1,366 @@
+/*
+ * helpgated.c — the helpgate daemon: start-up, signals, the database
+ * connection and readiness.
+ *
+ * Life cycle: load the config (a bad file stops start-up with every error
+ * listed), connect to PostgreSQL (retrying with backoff and jitter for as
+ * long as it takes, logging why), refuse a schema that is behind, then tell
+ * systemd READY=1 and serve. SIGHUP reloads the config (a bad file is
+ * rejected and the old one keeps running); SIGTERM/SIGINT stop gracefully.
+ *
+ * Signals are blocked in every thread and taken synchronously with
+ * sigtimedwait() in the main loop, so no work happens in a signal handler.
+ */
+#include "config.h"
+
+#include "helpgate/alloc.h"
+#include "helpgate/backoff.h"
+#include "helpgate/config_check.h"
+#include "helpgate/log.h"
+#include "helpgate/migrate.h"
+#include "helpgate/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DB_PING_INTERVAL_MS 5000
+#define MAIN_TICK_MS 1000
+
+struct daemon {
+    const char *config_path;
+    struct hg_config *cfg;
+    struct hg_store *store;
+    struct hg_backoff db_backoff;
+    sigset_t signals;
+    bool stopping;
+    bool reload_pending;
+    uint64_t watchdog_usec;
+    int ready_pipe;            /* write end towards the waiting parent, or -1 */
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: helpgated [--config FILE] [--foreground] [--check-config]\n"
+                 "\n"
+                 "  -c, --config FILE    configuration file (default: $HELPGATE_CONFIG or %s)\n"
+                 "  -f, --foreground     stay in the foreground (the default under systemd)\n"
+                 "  -n, --check-config   check the configuration, print \"configuration OK\" and exit\n"
+                 "  -V, --version        print the version and exit\n"
+                 "  -h, --help           this help\n"
+                 "\nSee helpgated(8).\n",
+            hg_config_default_path(NULL));
+}
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void log_config_errors(const char *path, const struct hg_config_errors *errors, enum hg_log_level level)
+{
+    for (size_t i = 0; i < errors->count; i++) {
+        const struct hg_config_error *e = &errors->items[i];
+        hg_log(level, level >= HG_LOG_ERROR ? "config_error" : "config_warning", "file=%s line=%d key=%s message=%s",
+               HG_Q(path), e->line, HG_Q(e->key ? e->key : "-"), HG_Q(e->message));
+    }
+}
+
+/* Loads and checks the config; NULL (with every error logged) when it is not valid. */
+static struct hg_config *load_config(const char *path)
+{
+    struct hg_config_errors errors, warnings;
+    hg_config_errors_init(&errors);
+    hg_config_errors_init(&warnings);
+    struct hg_config *cfg = hg_config_load(path, &errors, &warnings);
+    log_config_errors(path, &errors, HG_LOG_ERROR);
+    log_config_errors(path, &warnings, HG_LOG_WARN);
+    hg_config_errors_free(&errors);
+    hg_config_errors_free(&warnings);
+    return cfg;
+}
+
+static void set_log_prefix(const struct hg_config *cfg)
+{
+    char host[256] = "";
+    const char *instance = cfg->instance;
+    if (instance == NULL) {
+        gethostname(host, sizeof(host) - 1);
+        instance = host;
+    }
+    char *prefix = hg_xasprintf("instance=%s", HG_Q(instance));
+    hg_log_set_prefix(prefix);
+    free(prefix);
+}
+
+static void reload_config(struct daemon *d)
+{
+    hg_log_info("config_reload", "file=%s", HG_Q(d->config_path));
+    struct hg_config *fresh = load_config(d->config_path);
+    if (fresh == NULL) {
+        hg_log_error("config_reload_rejected", "file=%s reason=%s", HG_Q(d->config_path),
+                     HG_Q("the new file has errors; the running configuration is kept"));
+        return;
+    }
+    if (strcmp(fresh->db_conninfo, d->cfg->db_conninfo) != 0)
+        hg_log_warn("config_needs_restart", "key=database.conninfo reason=%s",
+                    HG_Q("a new database connection takes effect on restart"));
+    hg_config_free(&d->cfg);
+    d->cfg = fresh;
+    set_log_prefix(d->cfg);
+    hg_log_info("config_reloaded", "file=%s mailboxes=%zu", HG_Q(d->config_path), d->cfg->n_mailboxes);
+}
+
+/* Waits up to TIMEOUT_MS for a signal and acts on it. */
+static void wait_for_signal(struct daemon *d, unsigned timeout_ms)
+{
+    struct timespec timeout = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
+    int sig = sigtimedwait(&d->signals, NULL, &timeout);
+    if (sig == SIGTERM || sig == SIGINT) {
+        hg_log_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        sd_notify(0, "STOPPING=1");
+        d->stopping = true;
+    } else if (sig == SIGHUP) {
+        d->reload_pending = true;
+    }
+}
+
+/* Sleeps for MS, waking early for signals; stops early when asked to stop. */
+static void sleep_interruptible(struct daemon *d, unsigned ms)
+{
+    uint64_t until = monotonic_ms() + ms;
+    while (!d->stopping) {
+        uint64_t now = monotonic_ms();
+        if (now >= until)
+            break;
+        uint64_t left = until - now;
+        wait_for_signal(d, left > MAIN_TICK_MS ? MAIN_TICK_MS : (unsigned)left);
+        if (d->watchdog_usec > 0)
+            sd_notify(0, "WATCHDOG=1");
+        if (d->reload_pending) {
+            d->reload_pending = false;
+            reload_config(d);
+        }
+    }
+}
+
+/* Connects to PostgreSQL, retrying with backoff until it works or we are told to stop. */
+static bool connect_database(struct daemon *d)
+{
+    char app_name[64];
+    snprintf(app_name, sizeof(app_name), "helpgated/%s", d->cfg->instance ? d->cfg->instance : "default");
+    while (!d->stopping) {
+        struct hg_store_params params = {
+            .conninfo = d->cfg->db_conninfo,
+            .password_file = d->cfg->db_password_file,
+            .connect_timeout = d->cfg->db_connect_timeout,
+            .application_name = app_name,
+        };
+        char *error = NULL;
+        d->store = hg_store_connect(&params, &error);
+        if (d->store != NULL) {
+            hg_log_info("db_connected", "database=%s attempts=%u", HG_Q(hg_store_describe(d->store)),
+                        d->db_backoff.attempt + 1);
+            hg_backoff_reset(&d->db_backoff);
+            return true;
+        }
+        unsigned delay = hg_backoff_next_ms(&d->db_backoff);
+        hg_log_warn("db_connect_failed", "attempt=%u retry_in_ms=%u error=%s", d->db_backoff.attempt, delay,
+                    HG_Q(error));
+        free(error);
+        sd_notifyf(0, "STATUS=waiting for PostgreSQL (attempt %u)", d->db_backoff.attempt);
+        sleep_interruptible(d, delay);
+    }
+    return false;
+}
+
+/* 0 when the schema is current (or newer), -1 when it is behind or cannot be read. */
+static int check_schema(struct daemon *d)
+{
+    int current = 0;
+    char *error = NULL;
+    if (hg_migrate_current_version(d->store, &current, &error) < 0) {
+        hg_log_error("schema_check_failed", "error=%s", HG_Q(error));
+        free(error);
+        return -1;
+    }
+    int needed = hg_migrate_latest_version();
+    if (current < needed) {
+        hg_log_error("schema_behind", "schema_version=%d needed=%d hint=%s", current, needed,
+                     HG_Q("run: helpgatectl migrate"));
+        return -1;
+    }
+    if (current > needed)
+        hg_log_warn("schema_newer", "schema_version=%d built_for=%d hint=%s", current, needed,
+                    HG_Q("this helpgated is older than the database schema; upgrade it"));
+    return 0;
+}
+
+static void tell_parent(struct daemon *d, char status)
+{
+    if (d->ready_pipe < 0)
+        return;
+    ssize_t ignored = write(d->ready_pipe, &status, 1);
+    (void)ignored;
+    close(d->ready_pipe);
+    d->ready_pipe = -1;
+}
+
+/*
+ * Detaches from the terminal. The parent waits until the child reports
+ * ready ('0') or failed (anything else), and exits accordingly, so that
+ * `helpgated && echo up` means what it says.
+ */
+static void detach(struct daemon *d)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        hg_log_fatal("detach_failed", "error=%s", HG_Q(strerror(errno)));
+    pid_t pid = fork();
+    if (pid < 0)
+        hg_log_fatal("detach_failed", "error=%s", HG_Q(strerror(errno)));
+    if (pid > 0) {
+        close(fds[1]);
+        char status = '1';
+        ssize_t n = read(fds[0], &status, 1);
+        _exit(n == 1 && status == '0' ? 0 : 1);
+    }
+    close(fds[0]);
+    d->ready_pipe = fds[1];
+    setsid();
+    if (freopen("/dev/null", "r", stdin) == NULL)
+        hg_log_warn("detach_stdin", "error=%s", HG_Q(strerror(errno)));
+}
+
+/* Keeps the database connection alive; reconnects with backoff when it is lost. */
+static void supervise_database(struct daemon *d, uint64_t *next_ping)
+{
+    uint64_t now = monotonic_ms();
+    if (now < *next_ping)
+        return;
+    *next_ping = now + DB_PING_INTERVAL_MS;
+    char *error = NULL;
+    if (hg_store_ping(d->store, &error) == 0)
+        return;
+    hg_log_warn("db_connection_lost", "error=%s", HG_Q(error));
+    free(error);
+    hg_store_free(&d->store);
+    sd_notify(0, "STATUS=reconnecting to PostgreSQL");
+    if (connect_database(d))
+        sd_notify(0, "STATUS=running");
+}
+
+static void serve(struct daemon *d)
+{
+    uint64_t next_ping = monotonic_ms() + DB_PING_INTERVAL_MS;
+    while (!d->stopping) {
+        sleep_interruptible(d, MAIN_TICK_MS);
+        if (!d->stopping)
+            supervise_database(d, &next_ping);
+    }
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv, bool *foreground, bool *check_only)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
+        {"check-config", no_argument, NULL, 'n'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:fnVh", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            d->config_path = optarg;
+            break;
+        case 'f':
+            *foreground = true;
+            break;
+        case 'n':
+            *check_only = true;
+            break;
+        case 'V':
+            printf("helpgated %s\n", PACKAGE_VERSION);
+            exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "helpgated: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static void block_signals(struct daemon *d)
+{
+    sigemptyset(&d->signals);
+    sigaddset(&d->signals, SIGTERM);
+    sigaddset(&d->signals, SIGINT);
+    sigaddset(&d->signals, SIGHUP);
+    sigprocmask(SIG_BLOCK, &d->signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d = {.ready_pipe = -1};
+    bool foreground = false, check_only = false;
+    if (parse_args(&d, argc, argv, &foreground, &check_only) < 0)
+        return 2;
+    d.config_path = hg_config_default_path(d.config_path);
+
+    d.cfg = load_config(d.config_path);
+    if (d.cfg == NULL) {
+        if (check_only)
+            fprintf(stderr, "helpgated: %s has errors (details above)\n", d.config_path);
+        return 2;
+    }
+    if (check_only) {
+        printf("configuration OK\n");
+        hg_config_free(&d.cfg);
+        return 0;
+    }
+    set_log_prefix(d.cfg);
+    block_signals(&d);
+    if (!foreground && getenv("NOTIFY_SOCKET") == NULL)
+        detach(&d);
+    hg_backoff_init(&d.db_backoff, 500, 30000, (uint64_t)getpid() ^ monotonic_ms());
+    if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
+        d.watchdog_usec = 0;
+
+    hg_log_info("starting", "version=%s config=%s pid=%d", PACKAGE_VERSION, HG_Q(d.config_path), (int)getpid());
+    int status = 1;
+    if (connect_database(&d)) {
+        if (check_schema(&d) == 0) {
+            sd_notify(0, "READY=1\nSTATUS=running");
+            hg_log_info("ready", "database=%s schema_version=%d mailboxes=%zu",
+                        HG_Q(hg_store_describe(d.store)), hg_migrate_latest_version(), d.cfg->n_mailboxes);
+            tell_parent(&d, '0');
+            serve(&d);
+            status = 0;
+        }
+    } else {
+        status = 0; /* asked to stop while waiting for the database */
+    }
+    tell_parent(&d, '1');
+    hg_store_free(&d.store);
+    hg_config_free(&d.cfg);
+    hg_log_info("stopped", "status=%d", status);
+    return status;
+}

@@ -1,0 +1,101 @@
+# testlib.sh — common set-up for integration tests (sourced after tap.sh).
+#
+# Gives each test: $T_DIR (a fresh scratch directory), its own database
+# (t_make_db), the built binaries ($HELPGATED, $HELPGATECTL), a config writer,
+# log waiting, and a cleanup trap that stops whatever the test started.
+: "${top_srcdir:?run through make check (top_srcdir is not set)}"
+: "${top_builddir:?run through make check (top_builddir is not set)}"
+# shellcheck source=tests/harness/services.sh
+. "$top_srcdir/tests/harness/services.sh"
+
+HELPGATED="$top_builddir/daemon/helpgated"
+HELPGATECTL="$top_builddir/daemon/helpgatectl"
+T_NAME=$(basename "$0" .sh)
+T_DIR="$top_builddir/tests/scratch/$T_NAME"
+rm -rf "$T_DIR"
+mkdir -p "$T_DIR"
+T_PIDS=""
+# The sanitizers' leak checker is on; helpgated's exits must be clean.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+t_cleanup() {
+    local pid
+    for pid in $T_PIDS; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in $T_PIDS; do
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+}
+trap t_cleanup EXIT
+
+# t_spawn LOGFILE COMMAND...: start in the background, remember the pid in $T_LAST_PID.
+t_spawn() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 &
+    T_LAST_PID=$!
+    T_PIDS="$T_PIDS $T_LAST_PID"
+}
+
+# t_wait_log FILE REGEX [SECONDS]: wait until a line of FILE matches.
+t_wait_log() {
+    local file=$1 regex=$2 seconds=${3:-30} i
+    for i in $(seq 1 $((seconds * 10))); do
+        grep -Eq -- "$regex" "$file" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "# timed out after ${seconds}s waiting for /$regex/ in $file; its tail:"
+    tail -n 15 "$file" 2>/dev/null | sed 's/^/#   /'
+    return 1
+}
+
+# t_wait_exit PID [SECONDS]: wait for a child to end; its status in $T_EXIT_STATUS.
+t_wait_exit() {
+    local pid=$1 seconds=${2:-30} i
+    for i in $(seq 1 $((seconds * 10))); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            T_EXIT_STATUS=0
+            wait "$pid" || T_EXIT_STATUS=$?
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+t_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# t_make_db: a fresh database for this test; sets T_DB and T_CONNINFO.
+t_make_db() {
+    hg_pg_start >/dev/null || t_bail "PostgreSQL did not start"
+    T_DB="t_${T_NAME//-/_}"
+    hg_pg_createdb "$T_DB" >/dev/null || t_bail "cannot create database $T_DB"
+    T_CONNINFO=$(hg_pg_conninfo "$T_DB")
+}
+
+# t_psql SQL: run SQL in the test database, unaligned, tuples only.
+t_psql() {
+    hg_psql "$T_DB" -Atq -c "$1"
+}
+
+# t_write_config FILE [CONNINFO]: a minimal valid config for this test.
+t_write_config() {
+    local file=$1 conninfo=${2:-$T_CONNINFO}
+    cat >"$file" <<CONF
+# written by $T_NAME
+[helpgate]
+instance = $T_NAME
+
+[database]
+conninfo = "$conninfo"
+connect_timeout = 2s
+CONF
+}

@@ -31,7 +31,7 @@ int hg_buf_append(struct hg_buf *b, const void *data, size_t len);
 int hg_buf_append_str(struct hg_buf *b, const char *s);
 int hg_buf_append_char(struct hg_buf *b, char c);
 int hg_buf_printf(struct hg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int hg_buf_vprintf(struct hg_buf *b, const char *fmt, va_list ap);
+int hg_buf_vprintf(struct hg_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* The contents as a string ("" when empty); valid until the next change. */
 const char *hg_buf_str(const struct hg_buf *b);
 /* Hands the storage (never NULL) to the caller and empties the buffer. */

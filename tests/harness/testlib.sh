@@ -99,3 +99,80 @@ conninfo = "$conninfo"
 connect_timeout = 2s
 CONF
 }
+
+# t_wait_sql SQL WANT [SECONDS]: wait until SQL (in the test database) prints WANT.
+t_wait_sql() {
+    local sql=$1 want=$2 seconds=${3:-30} got="" i
+    for i in $(seq 1 $((seconds * 10))); do
+        got=$(t_psql "$sql" 2>/dev/null)
+        [ "$got" = "$want" ] && return 0
+        sleep 0.1
+    done
+    echo "# timed out after ${seconds}s: '$sql' gives '$got', want '$want'"
+    return 1
+}
+
+# t_mail_user LOCALPART: a fresh IMAP user LOCALPART@example.test with an empty INBOX.
+t_mail_user() {
+    local addr="$1@example.test" dir
+    hg_dovecot_start >/dev/null 2>&1 || t_bail "Dovecot did not start"
+    hg_mail_user_add "$addr" >/dev/null || t_bail "cannot add mail user $addr"
+    dir=$(hg_maildir "$addr")
+    rm -rf "$dir"
+    printf '%s\n' "$addr"
+}
+
+# t_maildir_put ADDR FILE...: deliver files straight into ADDR's maildir (fast, for bulk).
+t_maildir_put() {
+    local addr=$1 dir f n=0
+    shift
+    dir=$(hg_maildir "$addr")
+    mkdir -p "$dir/new" "$dir/cur" "$dir/tmp"
+    local name
+    for f in "$@"; do
+        n=$((n + 1))
+        name="$(date +%s).hgtest$$_$n.$RANDOM"
+        cp "$f" "$dir/tmp/$name" && mv "$dir/tmp/$name" "$dir/new/$name"
+    done
+    chown -R dovecot:dovecot "$dir"
+}
+
+# t_write_mailbox_config FILE NAME ADDR [EXTRA-KEY-LINES]: a config with one [mailbox NAME]
+# polling ADDR over plain IMAP on loopback (password in a 0600 file beside FILE).
+t_write_mailbox_config() {
+    local file=$1 name=$2 addr=$3 extra=${4:-}
+    t_write_config "$file"
+    mkdir -p "$T_DIR/secrets"
+    printf '%s\n' "$HELPGATE_MAIL_PASS" >"$T_DIR/secrets/$name"
+    printf 'test-hmac-secret-%s\n' "$RANDOM$RANDOM" >"$T_DIR/secrets/hmac"
+    chmod 600 "$T_DIR/secrets/$name" "$T_DIR/secrets/hmac"
+    sed -i "s|^\[helpgate\]\$|[helpgate]\nhmac_secret_file = $T_DIR/secrets/hmac|" "$file"
+    cat >>"$file" <<CONF
+
+[smtp]
+url = smtp://127.0.0.1:$HG_SMTP_PORT
+from = support@example.test
+support_domain = example.test
+
+[mailbox $name]
+host = 127.0.0.1
+port = $HG_IMAP_PORT
+tls = none
+user = $addr
+password_file = $T_DIR/secrets/$name
+poll_interval = 2s
+$extra
+CONF
+}
+
+# t_make_mail FILE FROM TO SUBJECT [HEADER-LINES] [BODY]: write a small RFC 5322 message.
+t_make_mail() {
+    local file=$1 from=$2 to=$3 subject=$4 headers=${5:-} body=${6:-Hello support, I need help.}
+    {
+        printf 'From: %s\nTo: %s\nSubject: %s\n' "$from" "$to" "$subject"
+        printf 'Date: Mon, 03 Jun 2024 08:15:00 +0000\nMIME-Version: 1.0\n'
+        printf 'Content-Type: text/plain; charset=utf-8\n'
+        [ -n "$headers" ] && printf '%s\n' "$headers"
+        printf '\n%s\n' "$body"
+    } >"$file"
+}

@@ -18,8 +18,8 @@ hg_pg_stop_private "$pgdir" >/dev/null 2>&1
 log="$T_DIR/helpgated.log"
 t_spawn "$log" "$HELPGATED" --foreground --config "$conf"
 pid=$T_LAST_PID
-t_ok "with PostgreSQL down, helpgated logs a failed attempt" t_wait_log "$log" "event=db_connect_failed attempt=1 "
-t_ok "and keeps retrying" t_wait_log "$log" "event=db_connect_failed attempt=3 "
+t_ok "with PostgreSQL down, helpgated logs a failed attempt" t_wait_log "$log" "event=db_connect_failed .*attempt=1 "
+t_ok "and keeps retrying" t_wait_log "$log" "event=db_connect_failed .*attempt=3 "
 t_match "each attempt says why and when it retries" "$(grep -m1 db_connect_failed "$log")" \
     "retry_in_ms=[0-9]+ error=\".+\""
 t_fails "it is not ready yet" grep -q "event=ready" "$log"
@@ -33,7 +33,12 @@ t_match "after logging the connection" "$(cat "$log")" "event=db_connected"
 hg_pg_stop_private "$pgdir" >/dev/null 2>&1
 t_ok "a lost connection is logged" t_wait_log "$log" "event=db_connection_lost" 30
 hg_pg_start_private "$pgdir" "$port" >/dev/null 2>&1
-t_ok "and helpgated reconnects" t_wait_log "$log" "event=db_connected.*attempts=[0-9]+" 60
+reconnected() { [ "$(grep -c 'event=db_connected' "$log")" -ge 2 ]; }
+t_wait_reconnect() {
+    for _ in $(seq 1 600); do reconnected && return 0; sleep 0.1; done
+    return 1
+}
+t_ok "and helpgated reconnects" t_wait_reconnect
 t_is "it connected twice in all" "$(grep -c 'event=db_connected' "$log")" 2
 
 kill -TERM "$pid"

@@ -16,8 +16,12 @@
 #include "helpgate/alloc.h"
 #include "helpgate/backoff.h"
 #include "helpgate/config_check.h"
+#include "helpgate/lease.h"
 #include "helpgate/log.h"
+#include "helpgate/mail_ingest.h"
 #include "helpgate/migrate.h"
+#include "helpgate/poller.h"
+#include "helpgate/pool.h"
 #include "helpgate/store.h"
 
 #include <errno.h>
@@ -44,6 +48,12 @@ struct daemon {
     bool reload_pending;
     uint64_t watchdog_usec;
     int ready_pipe;            /* write end towards the waiting parent, or -1 */
+    /* Intake: a connection pool, the mailbox leases, one poller per mailbox. */
+    struct hg_pool *pool;
+    struct hg_leases *leases;
+    struct hg_poller **pollers;
+    size_t n_pollers;
+    struct hg_mail_ingest_settings ingest;
 };
 
 static void usage(FILE *out)
@@ -102,6 +112,8 @@ static void set_log_prefix(const struct hg_config *cfg)
     free(prefix);
 }
 
+static void apply_mailboxes(struct daemon *d);
+
 static void reload_config(struct daemon *d)
 {
     hg_log_info("config_reload", "file=%s", HG_Q(d->config_path));
@@ -117,6 +129,8 @@ static void reload_config(struct daemon *d)
     hg_config_free(&d->cfg);
     d->cfg = fresh;
     set_log_prefix(d->cfg);
+    if (d->pool != NULL)
+        apply_mailboxes(d);
     hg_log_info("config_reloaded", "file=%s mailboxes=%zu", HG_Q(d->config_path), d->cfg->n_mailboxes);
 }
 
@@ -259,6 +273,120 @@ static void supervise_database(struct daemon *d, uint64_t *next_ping)
         sd_notify(0, "STATUS=running");
 }
 
+/* ---- intake: pollers ------------------------------------------------------------------------ */
+
+static bool same_setting(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static char *copy_setting(const char *s)
+{
+    return s ? hg_xstrdup(s) : NULL;
+}
+
+static void free_ingest_settings(struct hg_mail_ingest_settings *s)
+{
+    free((char *)s->ticket_tag_prefix);
+    free((char *)s->support_address);
+    free((char *)s->support_domain);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The pollers read d->ingest while they run: it is only replaced while none runs. */
+static bool ingest_settings_changed(const struct daemon *d)
+{
+    return !same_setting(d->ingest.ticket_tag_prefix, d->cfg->ticket_tag_prefix) ||
+           !same_setting(d->ingest.support_address, d->cfg->smtp_from) ||
+           !same_setting(d->ingest.support_domain, d->cfg->support_domain);
+}
+
+static void set_ingest_settings(struct daemon *d)
+{
+    free_ingest_settings(&d->ingest);
+    d->ingest.ticket_tag_prefix = copy_setting(d->cfg->ticket_tag_prefix);
+    d->ingest.support_address = copy_setting(d->cfg->smtp_from);
+    d->ingest.support_domain = copy_setting(d->cfg->support_domain);
+}
+
+static const struct hg_mailbox_config *find_mailbox(const struct hg_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_mailboxes; i++)
+        if (strcmp(cfg->mailboxes[i].name, name) == 0)
+            return &cfg->mailboxes[i];
+    return NULL;
+}
+
+static bool has_poller(const struct daemon *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_pollers; i++)
+        if (strcmp(hg_poller_name(d->pollers[i]), name) == 0)
+            return true;
+    return false;
+}
+
+/* Stops the pollers whose mailbox went away or changed, and starts the missing ones. */
+static void apply_mailboxes(struct daemon *d)
+{
+    size_t kept = 0;
+    bool restart_all = ingest_settings_changed(d);
+    for (size_t i = 0; i < d->n_pollers; i++) {
+        const struct hg_mailbox_config *mb = find_mailbox(d->cfg, hg_poller_name(d->pollers[i]));
+        if (!restart_all && mb != NULL && hg_poller_config_equal(d->pollers[i], mb)) {
+            d->pollers[kept++] = d->pollers[i];
+            continue;
+        }
+        hg_log_info("mailbox_stopping", "mailbox=%s reason=%s", HG_Q(hg_poller_name(d->pollers[i])),
+                    mb == NULL ? "removed" : restart_all ? "intake_settings_changed" : "changed");
+        hg_poller_stop(&d->pollers[i]);
+    }
+    d->n_pollers = kept;
+    if (restart_all)
+        set_ingest_settings(d);
+    struct hg_poller_env env = {
+        .pool = d->pool, .leases = d->leases, .ingest = hg_mail_ingest, .ingest_arg = &d->ingest};
+    d->pollers = hg_xrealloc(d->pollers, (d->n_pollers + d->cfg->n_mailboxes) * sizeof(*d->pollers));
+    for (size_t i = 0; i < d->cfg->n_mailboxes; i++) {
+        const struct hg_mailbox_config *mb = &d->cfg->mailboxes[i];
+        if (has_poller(d, mb->name))
+            continue;
+        hg_log_info("mailbox_starting", "mailbox=%s host=%s folder=%s", HG_Q(mb->name), HG_Q(mb->host),
+                    HG_Q(mb->folder));
+        d->pollers[d->n_pollers++] = hg_poller_start(mb, &env);
+    }
+}
+
+static void start_intake(struct daemon *d)
+{
+    char app_name[64];
+    snprintf(app_name, sizeof(app_name), "helpgated/%s", d->cfg->instance ? d->cfg->instance : "default");
+    struct hg_store_params params = {
+        .conninfo = d->cfg->db_conninfo,
+        .password_file = d->cfg->db_password_file,
+        .connect_timeout = d->cfg->db_connect_timeout,
+        .application_name = app_name,
+    };
+    unsigned size = d->cfg->n_mailboxes < 8 ? (unsigned)d->cfg->n_mailboxes + 1 : 8;
+    d->pool = hg_pool_new(&params, size);
+    d->leases = hg_leases_new(&params, d->cfg->instance ? d->cfg->instance : app_name);
+    apply_mailboxes(d);
+}
+
+/* Stops every poller: all are asked first, so they finish their message in flight in parallel. */
+static void stop_intake(struct daemon *d)
+{
+    for (size_t i = 0; i < d->n_pollers; i++)
+        hg_poller_request_stop(d->pollers[i]);
+    for (size_t i = 0; i < d->n_pollers; i++)
+        hg_poller_stop(&d->pollers[i]);
+    free(d->pollers);
+    d->pollers = NULL;
+    d->n_pollers = 0;
+    hg_leases_free(&d->leases);
+    hg_pool_free(&d->pool);
+    free_ingest_settings(&d->ingest);
+}
+
 static void serve(struct daemon *d)
 {
     uint64_t next_ping = monotonic_ms() + DB_PING_INTERVAL_MS;
@@ -352,7 +480,9 @@ int main(int argc, char **argv)
             hg_log_info("ready", "database=%s schema_version=%d mailboxes=%zu",
                         HG_Q(hg_store_describe(d.store)), hg_migrate_latest_version(), d.cfg->n_mailboxes);
             tell_parent(&d, '0');
+            start_intake(&d);
             serve(&d);
+            stop_intake(&d);
             status = 0;
         }
     } else {

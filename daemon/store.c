@@ -14,6 +14,7 @@
 struct hg_store {
     PGconn *conn;
     char description[256];
+    char last_sqlstate[6];
 };
 
 /* libpq prints notices to stderr by default; we drop them (the migrations are quiet). */
@@ -127,16 +128,31 @@ static char *result_error(PGresult *res, PGconn *conn)
     return message;
 }
 
-PGresult *hg_pg_exec(struct hg_store *store, const char *sql, int n_params, const char *const *params,
-                     char **error_r)
+PGresult *hg_pg_exec_full(struct hg_store *store, const char *sql, int n_params, const char *const *params,
+                          const int *lengths, const int *formats, char **error_r)
 {
-    PGresult *res = PQexecParams(store->conn, sql, n_params, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(store->conn, sql, n_params, NULL, params, lengths, formats, 0);
     ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        store->last_sqlstate[0] = '\0';
         return res;
+    }
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(store->last_sqlstate, sizeof(store->last_sqlstate), "%s", state ? state : "");
     *error_r = result_error(res, store->conn);
     PQclear(res);
     return NULL;
+}
+
+PGresult *hg_pg_exec(struct hg_store *store, const char *sql, int n_params, const char *const *params,
+                     char **error_r)
+{
+    return hg_pg_exec_full(store, sql, n_params, params, NULL, NULL, error_r);
+}
+
+const char *hg_pg_last_sqlstate(struct hg_store *store)
+{
+    return store->last_sqlstate;
 }
 
 int hg_pg_command(struct hg_store *store, const char *sql, int n_params, const char *const *params,

@@ -18,6 +18,11 @@ PGconn *hg_store_conn(struct hg_store *store);
  */
 PGresult *hg_pg_exec(struct hg_store *store, const char *sql, int n_params, const char *const *params,
                      char **error_r);
+/* hg_pg_exec with per-parameter lengths and formats (1 = binary, for bytea); both may be NULL. */
+PGresult *hg_pg_exec_full(struct hg_store *store, const char *sql, int n_params, const char *const *params,
+                          const int *lengths, const int *formats, char **error_r);
+/* The SQLSTATE of the last failed hg_pg_exec* on this store ("" when none), e.g. "23505". */
+const char *hg_pg_last_sqlstate(struct hg_store *store);
 /* Like hg_pg_exec for statements whose result is not needed: 0 or -1. */
 int hg_pg_command(struct hg_store *store, const char *sql, int n_params, const char *const *params,
                   char **error_r);

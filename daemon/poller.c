@@ -1,0 +1,458 @@
+/*
+ * poller.c — the per-mailbox IMAP intake thread (see poller.h).
+ *
+ * Order of work on every connection:
+ *   1. SELECT the folder; a UIDVALIDITY that differs from the stored one
+ *      means the server renumbered the folder: start again from UID 1 (the
+ *      Message-ID key keeps that rescan free of duplicates);
+ *   2. repair: messages stored but not yet flagged/moved (a crash between
+ *      the commit and the IMAP command) get their action now;
+ *   3. fetch every UID above last_uid in batches; each message is committed
+ *      before the next, and the batch's action runs after its commits;
+ *   4. wait (IDLE or poll), then go back to 3.
+ * The lease is checked before every batch; a lost lease ends the session.
+ */
+#include "helpgate/poller.h"
+
+#include "helpgate/alloc.h"
+#include "helpgate/backoff.h"
+#include "helpgate/imap.h"
+#include "helpgate/lease.h"
+#include "helpgate/log.h"
+#include "helpgate/pool.h"
+#include "helpgate/secret.h"
+#include "store_pg.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LEASE_RETRY_MS 3000
+#define IDLE_ROUND_SECONDS 60
+#define POOL_WAIT_MS 30000
+#define IMAP_TIMEOUT_SECONDS 60
+#define STORED_KEYWORD "$HelpgateStored"
+
+struct hg_poller {
+    struct hg_mailbox_config mb;   /* our own copy */
+    struct hg_poller_env env;
+    pthread_t thread;
+    int wake_fd;                   /* eventfd: written to stop the thread */
+    atomic_bool stopping;
+    struct hg_backoff backoff;
+    uint64_t lease_token;
+    bool lease_held;
+    bool lease_elsewhere_logged;
+};
+
+struct mailbox_position {
+    uint32_t uidvalidity;
+    uint32_t last_uid;
+    uint32_t acted_uid;
+};
+
+/* ---- config copy ---------------------------------------------------------------------------- */
+
+static char *dup_opt(const char *s)
+{
+    return s ? hg_xstrdup(s) : NULL;
+}
+
+static void copy_mailbox(struct hg_mailbox_config *dst, const struct hg_mailbox_config *src)
+{
+    *dst = *src;
+    dst->name = dup_opt(src->name);
+    dst->host = dup_opt(src->host);
+    dst->user = dup_opt(src->user);
+    dst->password_file = dup_opt(src->password_file);
+    dst->xoauth2_token_file = dup_opt(src->xoauth2_token_file);
+    dst->folder = dup_opt(src->folder);
+    dst->move_to = dup_opt(src->move_to);
+}
+
+static void free_mailbox(struct hg_mailbox_config *mb)
+{
+    free(mb->name);
+    free(mb->host);
+    free(mb->user);
+    free(mb->password_file);
+    free(mb->xoauth2_token_file);
+    free(mb->folder);
+    free(mb->move_to);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool hg_poller_config_equal(const struct hg_poller *poller, const struct hg_mailbox_config *b)
+{
+    const struct hg_mailbox_config *a = &poller->mb;
+    return same_str(a->name, b->name) && same_str(a->host, b->host) && a->port == b->port && a->tls == b->tls &&
+           a->tls_verify == b->tls_verify && same_str(a->user, b->user) && a->auth == b->auth &&
+           same_str(a->password_file, b->password_file) && same_str(a->xoauth2_token_file, b->xoauth2_token_file) &&
+           same_str(a->folder, b->folder) && a->after_ingest == b->after_ingest && same_str(a->move_to, b->move_to) &&
+           a->poll_interval == b->poll_interval && a->idle == b->idle && a->max_message_size == b->max_message_size &&
+           a->batch_size == b->batch_size;
+}
+
+const char *hg_poller_name(const struct hg_poller *poller)
+{
+    return poller->mb.name;
+}
+
+/* ---- waiting -------------------------------------------------------------------------------- */
+
+static bool stopping(struct hg_poller *p)
+{
+    return atomic_load(&p->stopping);
+}
+
+/* Sleeps MS or until asked to stop. */
+static void nap(struct hg_poller *p, unsigned ms)
+{
+    struct pollfd pfd = {.fd = p->wake_fd, .events = POLLIN};
+    if (!stopping(p))
+        poll(&pfd, 1, (int)ms);
+}
+
+static void retry_later(struct hg_poller *p, const char *event, const char *error)
+{
+    unsigned delay = hg_backoff_next_ms(&p->backoff);
+    hg_log_warn(event, "mailbox=%s host=%s attempt=%u retry_in_ms=%u error=%s", HG_Q(p->mb.name),
+                HG_Q(p->mb.host), p->backoff.attempt, delay, HG_Q(error));
+    nap(p, delay);
+}
+
+/* ---- database position ---------------------------------------------------------------------- */
+
+static int load_position(struct hg_poller *p, struct mailbox_position *pos, char **error_r)
+{
+    memset(pos, 0, sizeof(*pos));
+    struct hg_store *store = hg_pool_get(p->env.pool, POOL_WAIT_MS, error_r);
+    if (store == NULL)
+        return -1;
+    const char *params[] = {p->mb.name};
+    PGresult *res = hg_pg_exec(store,
+                               "SELECT COALESCE(uidvalidity, 0), last_uid, acted_uid FROM mailbox_state"
+                               " WHERE mailbox = $1",
+                               1, params, error_r);
+    if (res != NULL && PQntuples(res) > 0) {
+        pos->uidvalidity = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+        pos->last_uid = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+        pos->acted_uid = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
+    }
+    PQclear(res);
+    hg_pool_put(p->env.pool, &store);
+    return res == NULL ? -1 : 0;
+}
+
+static int save_position(struct hg_poller *p, const struct mailbox_position *pos, char **error_r)
+{
+    struct hg_store *store = hg_pool_get(p->env.pool, POOL_WAIT_MS, error_r);
+    if (store == NULL)
+        return -1;
+    char uidvalidity[16], last_uid[16], acted_uid[16];
+    snprintf(uidvalidity, sizeof(uidvalidity), "%u", pos->uidvalidity);
+    snprintf(last_uid, sizeof(last_uid), "%u", pos->last_uid);
+    snprintf(acted_uid, sizeof(acted_uid), "%u", pos->acted_uid);
+    const char *params[] = {p->mb.name, uidvalidity, last_uid, acted_uid};
+    int rc = hg_pg_command(store,
+                           "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid, acted_uid)"
+                           " VALUES ($1, $2, $3, $4) ON CONFLICT (mailbox) DO UPDATE"
+                           " SET uidvalidity = $2, last_uid = $3, acted_uid = $4, updated_at = now()",
+                           4, params, error_r);
+    hg_pool_put(p->env.pool, &store);
+    return rc;
+}
+
+/* ---- IMAP session --------------------------------------------------------------------------- */
+
+static struct hg_imap *connect_imap(struct hg_poller *p, char **error_r)
+{
+    char *secret = NULL;
+    const char *file = p->mb.auth == HG_AUTH_XOAUTH2 ? p->mb.xoauth2_token_file : p->mb.password_file;
+    if (hg_secret_read_file(file, &secret, NULL, error_r) < 0)
+        return NULL;
+    struct hg_imap_params params = {
+        .host = p->mb.host,
+        .port = p->mb.port,
+        .tls = p->mb.tls == HG_TLS_IMPLICIT ? HG_IMAP_TLS_IMPLICIT
+               : p->mb.tls == HG_TLS_STARTTLS ? HG_IMAP_TLS_STARTTLS
+                                              : HG_IMAP_TLS_NONE,
+        .tls_verify = p->mb.tls_verify,
+        .user = p->mb.user,
+        .password = p->mb.auth == HG_AUTH_PASSWORD ? secret : NULL,
+        .xoauth2_token = p->mb.auth == HG_AUTH_XOAUTH2 ? secret : NULL,
+        .timeout_seconds = IMAP_TIMEOUT_SECONDS,
+    };
+    struct hg_imap *imap = hg_imap_connect(&params, error_r);
+    hg_secret_free(&secret);
+    return imap;
+}
+
+/* Flags or moves UIDS after their commit. */
+static int apply_action(struct hg_poller *p, struct hg_imap *imap, const uint32_t *uids, size_t n, char **error_r)
+{
+    if (n == 0)
+        return 0;
+    if (p->mb.after_ingest == HG_AFTER_MOVE)
+        return hg_imap_move(imap, uids, n, p->mb.move_to, error_r);
+    static const char *const flags[] = {"\\Seen", STORED_KEYWORD, NULL};
+    return hg_imap_add_flags(imap, uids, n, flags, error_r);
+}
+
+/* Messages committed before a crash but never flagged/moved get their action now. */
+static int repair_actions(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos, char **error_r)
+{
+    if (pos->acted_uid >= pos->last_uid)
+        return 0;
+    uint32_t *uids = NULL;
+    size_t n = 0;
+    if (hg_imap_uid_search_range(imap, pos->acted_uid + 1, pos->last_uid, &uids, &n, error_r) < 0)
+        return -1;
+    int rc = apply_action(p, imap, uids, n, error_r);
+    free(uids);
+    if (rc < 0)
+        return -1;
+    if (n > 0)
+        hg_log_info("imap_actions_repaired", "mailbox=%s messages=%zu", HG_Q(p->mb.name), n);
+    pos->acted_uid = pos->last_uid;
+    return save_position(p, pos, error_r);
+}
+
+struct batch {
+    struct hg_poller *p;
+    struct hg_store *store;
+    struct mailbox_position *pos;
+    uint32_t *stored;
+    size_t n_stored;
+    char *error;
+};
+
+static int store_one(uint32_t uid, const char *raw, size_t len, bool truncated, void *arg)
+{
+    struct batch *b = arg;
+    struct hg_poller *p = b->p;
+    if (stopping(p))
+        return -1;
+    if (truncated)
+        hg_log_warn("imap_message_too_large", "mailbox=%s uid=%u max_message_size=%ld", HG_Q(p->mb.name), uid,
+                    p->mb.max_message_size);
+    if (p->env.ingest(b->store, p->mb.name, b->pos->uidvalidity, uid, raw, len, truncated, p->env.ingest_arg,
+                      &b->error) < 0)
+        return -1;
+    b->stored[b->n_stored++] = uid;
+    if (uid > b->pos->last_uid)
+        b->pos->last_uid = uid;
+    return 0;
+}
+
+/* Fetches and stores UIDS, then runs their action. */
+static int ingest_batch(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos,
+                        const uint32_t *uids, size_t n, char **error_r)
+{
+    struct batch b = {.p = p, .pos = pos, .stored = hg_xcalloc(n, sizeof(uint32_t))};
+    b.store = hg_pool_get(p->env.pool, POOL_WAIT_MS, error_r);
+    if (b.store == NULL) {
+        free(b.stored);
+        return -1;
+    }
+    char *fetch_error = NULL;
+    int rc = hg_imap_fetch_bodies(imap, uids, n, (size_t)p->mb.max_message_size, store_one, &b, &fetch_error);
+    hg_pool_put(p->env.pool, &b.store);
+    /* Whatever was committed gets its action, even when the batch stopped early. */
+    char *action_error = NULL;
+    int acted = apply_action(p, imap, b.stored, b.n_stored, &action_error);
+    if (acted == 0 && b.n_stored > 0)
+        pos->acted_uid = pos->last_uid;
+    if (b.n_stored > 0)
+        hg_log_info("imap_batch_stored", "mailbox=%s messages=%zu last_uid=%u", HG_Q(p->mb.name), b.n_stored,
+                    pos->last_uid);
+    free(b.stored);
+    if (rc < 0 || acted < 0) {
+        *error_r = b.error ? b.error : fetch_error ? fetch_error : action_error;
+        if (*error_r == NULL)
+            *error_r = hg_xstrdup(stopping(p) ? "stopping" : "batch failed");
+        if (*error_r != b.error)
+            free(b.error);
+        if (*error_r != fetch_error)
+            free(fetch_error);
+        if (*error_r != action_error)
+            free(action_error);
+        return -1;
+    }
+    free(b.error);
+    free(fetch_error);
+    return acted == 0 ? save_position(p, pos, error_r) : 0;
+}
+
+/* Stores every message above last_uid. */
+static int drain_new(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos, char **error_r)
+{
+    uint32_t *uids = NULL;
+    size_t n = 0;
+    if (hg_imap_uid_search_range(imap, pos->last_uid + 1, 0, &uids, &n, error_r) < 0)
+        return -1;
+    size_t batch = p->mb.batch_size > 0 ? (size_t)p->mb.batch_size : 100;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0 && !stopping(p); i += batch) {
+        if (!hg_lease_held(p->env.leases, p->lease_token)) {
+            p->lease_held = false;
+            *error_r = hg_xstrdup("mailbox lease lost (database connection dropped)");
+            rc = -1;
+            break;
+        }
+        rc = ingest_batch(p, imap, pos, uids + i, n - i < batch ? n - i : batch, error_r);
+    }
+    free(uids);
+    return rc;
+}
+
+static int select_folder(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos, char **error_r)
+{
+    uint32_t uidvalidity = 0, uidnext = 0, exists = 0;
+    if (hg_imap_select(imap, p->mb.folder, &uidvalidity, &uidnext, &exists, error_r) < 0)
+        return -1;
+    if (load_position(p, pos, error_r) < 0)
+        return -1;
+    if (pos->uidvalidity != 0 && pos->uidvalidity != uidvalidity) {
+        hg_log_warn("imap_uidvalidity_changed", "mailbox=%s folder=%s old=%u new=%u action=rescan",
+                    HG_Q(p->mb.name), HG_Q(p->mb.folder), pos->uidvalidity, uidvalidity);
+        pos->last_uid = 0;
+        pos->acted_uid = 0;
+    }
+    if (pos->uidvalidity != uidvalidity) {
+        pos->uidvalidity = uidvalidity;
+        if (save_position(p, pos, error_r) < 0)
+            return -1;
+    }
+    hg_log_info("imap_selected", "mailbox=%s folder=%s uidvalidity=%u last_uid=%u exists=%u", HG_Q(p->mb.name),
+                HG_Q(p->mb.folder), uidvalidity, pos->last_uid, exists);
+    return 0;
+}
+
+/* Waits for news: IDLE when possible, else the poll interval. -1 when the connection failed. */
+static int wait_for_mail(struct hg_poller *p, struct hg_imap *imap, char **error_r)
+{
+    if (p->mb.idle && hg_imap_has_idle(imap)) {
+        bool changed = false;
+        return hg_imap_idle_wait(imap, p->wake_fd, IDLE_ROUND_SECONDS, &changed, error_r);
+    }
+    nap(p, (unsigned)p->mb.poll_interval * 1000u);
+    return stopping(p) ? 0 : hg_imap_noop(imap, error_r);
+}
+
+/* One IMAP connection's life. Returns when it fails, the lease is lost, or we stop. */
+static void session(struct hg_poller *p)
+{
+    char *error = NULL;
+    struct hg_imap *imap = connect_imap(p, &error);
+    if (imap == NULL) {
+        retry_later(p, "imap_connect_failed", error);
+        free(error);
+        return;
+    }
+    hg_log_info("imap_connected", "mailbox=%s host=%s port=%d idle=%s", HG_Q(p->mb.name), HG_Q(p->mb.host),
+                p->mb.port, hg_imap_has_idle(imap) && p->mb.idle ? "yes" : "no");
+    struct mailbox_position pos;
+    int rc = select_folder(p, imap, &pos, &error);
+    if (rc == 0)
+        rc = repair_actions(p, imap, &pos, &error);
+    while (rc == 0 && !stopping(p) && p->lease_held) {
+        rc = drain_new(p, imap, &pos, &error);
+        if (rc == 0) {
+            hg_backoff_reset(&p->backoff);
+            if (!stopping(p))
+                rc = wait_for_mail(p, imap, &error);
+        }
+    }
+    if (rc < 0 && !stopping(p))
+        retry_later(p, "imap_session_failed", error);
+    free(error);
+    hg_imap_free(&imap);
+}
+
+static bool take_lease(struct hg_poller *p)
+{
+    char *error = NULL;
+    bool held = false;
+    if (hg_lease_try(p->env.leases, p->mb.name, &held, &p->lease_token, &error) < 0) {
+        retry_later(p, "mailbox_lease_failed", error);
+        free(error);
+        return false;
+    }
+    if (held) {
+        if (!p->lease_held)
+            hg_log_info("mailbox_lease_taken", "mailbox=%s", HG_Q(p->mb.name));
+        p->lease_elsewhere_logged = false;
+    } else if (!p->lease_elsewhere_logged) {
+        hg_log_info("mailbox_lease_elsewhere", "mailbox=%s reason=%s", HG_Q(p->mb.name),
+                    HG_Q("another helpgated polls this mailbox; this one stands by"));
+        p->lease_elsewhere_logged = true;
+    }
+    p->lease_held = held;
+    return held;
+}
+
+static void *poller_main(void *arg)
+{
+    struct hg_poller *p = arg;
+    while (!stopping(p)) {
+        if (!p->lease_held || !hg_lease_held(p->env.leases, p->lease_token)) {
+            p->lease_held = false;
+            if (!take_lease(p)) {
+                nap(p, LEASE_RETRY_MS);
+                continue;
+            }
+        }
+        session(p);
+    }
+    if (p->lease_held)
+        hg_lease_release(p->env.leases, p->mb.name);
+    return NULL;
+}
+
+struct hg_poller *hg_poller_start(const struct hg_mailbox_config *mailbox, const struct hg_poller_env *env)
+{
+    struct hg_poller *p = hg_xcalloc(1, sizeof(*p));
+    copy_mailbox(&p->mb, mailbox);
+    p->env = *env;
+    p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (p->wake_fd < 0)
+        hg_log_panic("eventfd_failed", "mailbox=%s", HG_Q(mailbox->name));
+    atomic_init(&p->stopping, false);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    hg_backoff_init(&p->backoff, 1000, 300000, (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)p);
+    if (pthread_create(&p->thread, NULL, poller_main, p) != 0)
+        hg_log_panic("thread_create_failed", "mailbox=%s", HG_Q(mailbox->name));
+    return p;
+}
+
+void hg_poller_request_stop(struct hg_poller *poller)
+{
+    atomic_store(&poller->stopping, true);
+    uint64_t one = 1;
+    ssize_t ignored = write(poller->wake_fd, &one, sizeof(one));
+    (void)ignored;
+}
+
+void hg_poller_stop(struct hg_poller **poller)
+{
+    struct hg_poller *p = *poller;
+    if (p == NULL)
+        return;
+    hg_poller_request_stop(p);
+    pthread_join(p->thread, NULL);
+    close(p->wake_fd);
+    free_mailbox(&p->mb);
+    free(p);
+    *poller = NULL;
+}

@@ -1,0 +1,53 @@
+/*
+ * poller.h — one thread per configured mailbox that moves its mail into
+ * PostgreSQL exactly once.
+ *
+ * The thread holds the mailbox's lease (lease.h) while it works, connects to
+ * IMAP, fetches every message above the last stored UID in batches, stores
+ * each one in its own transaction through the INGEST callback, and only after
+ * the commit flags or moves it on the server. Then it waits: IDLE when the
+ * server has it (a new message is fetched within about a second), otherwise
+ * it polls. Errors are logged, one line per attempt, and retried with backoff
+ * and jitter; one broken mailbox never delays another.
+ *
+ * Ownership: hg_poller_start() copies the mailbox config; ENV and what it
+ * points to must outlive the poller. hg_poller_stop() asks the thread to
+ * finish the message in flight and waits for it; it frees the poller and sets
+ * the pointer to NULL.
+ */
+#ifndef HELPGATE_POLLER_H
+#define HELPGATE_POLLER_H
+
+#include "helpgate/config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hg_store;
+struct hg_pool;
+struct hg_leases;
+
+/* Stores one fetched message; 0 when stored (or already stored), -1 with *error_r. */
+typedef int hg_poller_ingest_fn(struct hg_store *store, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+                                const char *raw, size_t len, bool truncated, void *arg, char **error_r);
+
+struct hg_poller_env {
+    struct hg_pool *pool;
+    struct hg_leases *leases;
+    hg_poller_ingest_fn *ingest;
+    void *ingest_arg;
+};
+
+struct hg_poller;
+
+struct hg_poller *hg_poller_start(const struct hg_mailbox_config *mailbox, const struct hg_poller_env *env);
+/* Asks the thread to stop without waiting (for stopping many pollers at once). */
+void hg_poller_request_stop(struct hg_poller *poller);
+void hg_poller_stop(struct hg_poller **poller);
+/* The mailbox name, for logs. */
+const char *hg_poller_name(const struct hg_poller *poller);
+/* True when MAILBOX's settings equal the poller's (no restart needed on reload). */
+bool hg_poller_config_equal(const struct hg_poller *poller, const struct hg_mailbox_config *mailbox);
+
+#endif

@@ -123,17 +123,13 @@ t_mail_user() {
 }
 
 # t_maildir_put ADDR FILE...: deliver files straight into ADDR's maildir (fast, for bulk).
+# The files' base names become the maildir names, so they must be unique in that mailbox.
 t_maildir_put() {
-    local addr=$1 dir f n=0
+    local addr=$1 dir
     shift
     dir=$(hg_maildir "$addr")
     mkdir -p "$dir/new" "$dir/cur" "$dir/tmp"
-    local name
-    for f in "$@"; do
-        n=$((n + 1))
-        name="$(date +%s).hgtest$$_$n.$RANDOM"
-        cp "$f" "$dir/tmp/$name" && mv "$dir/tmp/$name" "$dir/new/$name"
-    done
+    cp -t "$dir/tmp" "$@" && find "$dir/tmp" -type f -exec mv -t "$dir/new" {} +
     chown -R dovecot:dovecot "$dir"
 }
 
@@ -160,7 +156,7 @@ port = $HG_IMAP_PORT
 tls = none
 user = $addr
 password_file = $T_DIR/secrets/$name
-poll_interval = 2s
+poll_interval = 5s
 $extra
 CONF
 }

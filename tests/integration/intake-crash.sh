@@ -56,7 +56,7 @@ t_maildir_put "$box" "$T_DIR"/mails/*.eml
 log="$T_DIR/run3.log"
 t_spawn "$log" "$HELPGATED" --foreground --config "$conf"
 pid=$T_LAST_PID
-t_ok "the new UIDVALIDITY is noticed" t_wait_log "$log" "event=imap_uidvalidity_changed mailbox=crashbox old=$old_validity"
+t_ok "the new UIDVALIDITY is noticed" t_wait_log "$log" "event=imap_uidvalidity_changed .*mailbox=crashbox .*old=$old_validity"
 t_ok "the rescan completes" t_wait_sql "SELECT acted_uid >= $total AND uidvalidity <> $old_validity FROM mailbox_state WHERE mailbox = 'crashbox'" t 120
 t_is "and stores nothing twice" "$(t_psql "SELECT count(*) FROM messages")" "$total"
 t_is "while every new position is recorded" "$(t_psql "SELECT count(*) FROM intake_seen")" "$((total * 2))"

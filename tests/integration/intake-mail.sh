@@ -19,8 +19,8 @@ log="$T_DIR/helpgated.log"
 t_spawn "$log" "$HELPGATED" --foreground --config "$conf"
 pid=$T_LAST_PID
 t_ok "helpgated is ready" t_wait_log "$log" "event=ready"
-t_ok "the poller connects and selects INBOX" t_wait_log "$log" "event=imap_selected mailbox=support"
-t_ok "and uses IDLE on Dovecot" t_wait_log "$log" "event=imap_connected mailbox=support .*idle=yes"
+t_ok "the poller connects and selects INBOX" t_wait_log "$log" "event=imap_selected .*mailbox=support"
+t_ok "and uses IDLE on Dovecot" t_wait_log "$log" "event=imap_connected .*mailbox=support .*idle=yes"
 
 # 1. A new message through Postfix opens a ticket.
 t_make_mail "$T_DIR/m1.eml" '"Ann Customer" <ann@customer.test>' "$box" "Printer on fire" \

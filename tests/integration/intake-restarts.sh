@@ -27,7 +27,7 @@ t_ok "the first messages are stored" t_wait_sql "SELECT count(*) FROM messages" 
 # Dovecot goes away and comes back.
 hg_dovecot_stop >/dev/null 2>&1
 t_maildir_put "$box" "$T_DIR"/mails/{101..200}.eml
-t_ok "the lost IMAP connection is logged" t_wait_log "$log" "event=imap_(session|connect)_failed mailbox=restarts" 30
+t_ok "the lost IMAP connection is logged" t_wait_log "$log" "event=imap_(session|connect)_failed .*mailbox=restarts" 30
 hg_dovecot_start >/dev/null 2>&1 || t_bail "Dovecot did not come back"
 t_ok "after Dovecot returns, the messages are stored" t_wait_sql "SELECT count(*) FROM messages" 200 90
 

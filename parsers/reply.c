@@ -6,22 +6,55 @@
  *  - a quoted line (">" after at most three spaces) is dropped, and so is an
  *    attribution ("On ... wrote:", "Am ... schrieb ...:", "... <a@b>:") whose
  *    next non-blank line is quoted; text between quoted blocks is kept, with
- *    one blank line where a block was removed;
+ *    one blank line where a block was removed. A delivery report's SMTP
+ *    transcript (">>> DATA", ">>> RCPT TO:<a@b>", ">>> 250 ok": ">>> " then
+ *    an upper-case SMTP verb or a 2xx-5xx code) is not a quote;
  *  - reading stops at a signature ("-- ", "Sent from my iPhone" and its
  *    translations), at "-----Original Message-----" and its translations, at
- *    an Outlook header block ("From:" followed by "Subject:" and "Sent:" or
- *    "To:", in many languages), and at a strong attribution (one that
- *    starts like "On"/"Am"/"Le"/a date, has a digit and an address or ends in
- *    the verb) even when the history below it is not quoted;
+ *    a header block (below), at a trailing mailing-list footer (below), and
+ *    at a strong attribution (one that starts like "On"/"Am"/"Le"/a date,
+ *    has a digit and an address or ends in the verb) even when the history
+ *    below it is not quoted;
  *  - a header block right after a "Forwarded message" marker is kept: a
  *    forwarded mail is content, not history.
+ *
+ * Header blocks. A block is the run of non-blank lines from its first key
+ * line ("From:", "Sent:"/"Date:", "To:", "Cc:", "Subject:" and their
+ * translations; the line above is no key line), read for HEADER_WINDOW lines
+ * at most. A value looks like a mail header's when a From/To/Cc value holds
+ * an address ("x@y", or a name with "<...>") or a Sent/Date value holds a
+ * time ("10:15") or a year ("2024"). A block is history when either
+ *  - it starts with "From:" and has "Subject:" and "Sent:"/"Date:" or "To:"
+ *    (Outlook's classic block), with at least one header-like value or a
+ *    rule line ("_____", "---") just above it; or
+ *  - in any order and with or without a subject (Hotmail's "Date: /
+ *    Subject: / From: / To:" after a "---" from <hr>, Windows Mail's and
+ *    Outlook mobile's "From: / Sent: / To:"), it has at least three distinct
+ *    keys, one of them From or Sent/Date, and at least two header-like
+ *    values, one of them an address.
+ * A customer's own "From: Berlin office / To: Munich office / Date: 1 July
+ * 2024" (or "... / Subject: the move") is thus kept: no address, no rule.
+ *
+ * Mailing-list footers. Mailman, majordomo, LISTSERV and Google Groups add a
+ * footer after everything else, also after the quoted history or as an
+ * inline part joined after the body. It is cut like a signature when it is
+ * trailing (no quoted line after it and at most FOOTER_LINES non-blank lines
+ * to the end), starts with a rule of '-' or '_' that has a footer phrase
+ * ("mailing list", "listinfo", "unsubscribe", "subscribed to the", ...) in
+ * the next FOOTER_PHRASE_LINES non-blank lines, or with Google Groups' "You
+ * received this message because you are subscribed to ...", and names a
+ * URL or an address somewhere in it (every footer says where to go), so a
+ * customer's "-----\nPlease unsubscribe me from the mailing list." is kept.
+ *
  * An attribution must end with a colon and contain a "wrote" verb (or end in
  * "<address>:"), so a sentence that merely contains "wrote:" is kept.
  *
  * Matching is hand-written rather than PCRE2: every test looks at one line,
  * or at most three short joined lines (ATTRIBUTION_MAX bytes), or scans a
- * fixed window of lines after a "From:" line, so the work is linear in the
- * input with no backtracking, and the phrase tables stay easy to extend.
+ * fixed window of lines after a header key line (VALUE_MAX bytes of each
+ * value), or, for footers, only the last FOOTER_LINES non-blank lines (found
+ * once, from the end), so the work is linear in the input with no
+ * backtracking, and the phrase tables stay easy to extend.
  * Comparisons fold ASCII case only; non-ASCII phrases are listed as written.
  */
 #include "helpgate/reply.h"
@@ -36,8 +69,12 @@
 
 #define ATTRIBUTION_MAX 400 /* bytes of a (joined) attribution */
 #define ATTRIBUTION_LINES 3 /* an attribution wrapped over at most this many lines */
-#define HEADER_WINDOW 25    /* lines after "From:" searched for other header keys */
+#define HEADER_WINDOW 25    /* lines of a header block searched for its keys */
+#define VALUE_MAX 512       /* bytes of a header value looked at */
 #define SIGNATURE_LINE_MAX 160
+#define FOOTER_LINES 20       /* non-blank lines of a trailing list footer, at most */
+#define FOOTER_PHRASE_LINES 4 /* non-blank lines after its rule that must name the list */
+#define FOOTER_SCAN_BYTES 300 /* bytes of each footer line searched for phrases and places */
 
 struct line {
     const char *s;
@@ -398,12 +435,39 @@ static bool is_blank(struct line l)
     return trim_line(l).len == 0;
 }
 
+/* ">>> DATA", ">>> RCPT TO:<a@b>", ">>> 250 ok": a line of the SMTP transcript
+ * in a delivery report (sendmail writes one), not a quote three levels deep.
+ * REST is the text after ">>> ": an upper-case SMTP verb or a 2xx-5xx reply
+ * code, then a space, a colon, a '-' (code only) or the end of the line. */
+static bool is_smtp_transcript(struct line rest)
+{
+    static const struct phrase verbs[] = {
+        PHRASE("EHLO"), PHRASE("HELO"), PHRASE("LHLO"), PHRASE("MAIL FROM"), PHRASE("RCPT TO"),
+        PHRASE("DATA"), PHRASE("BDAT"), PHRASE("QUIT"), PHRASE("RSET"),      PHRASE("STARTTLS"),
+        PHRASE("AUTH"), PHRASE("NOOP"), PHRASE("VRFY"), PHRASE("."),
+    };
+    rest = trim_line_end(rest);
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        size_t n = verbs[i].len;
+        if (rest.len >= n && memcmp(rest.s, verbs[i].s, n) == 0 &&
+            (rest.len == n || rest.s[n] == ' ' || rest.s[n] == ':'))
+            return true;
+    }
+    return rest.len >= 3 && rest.s[0] >= '2' && rest.s[0] <= '5' && rest.s[1] >= '0' && rest.s[1] <= '9' &&
+           rest.s[2] >= '0' && rest.s[2] <= '9' && (rest.len == 3 || rest.s[3] == ' ' || rest.s[3] == '-');
+}
+
 static bool is_quoted(struct line l)
 {
     size_t i = 0;
     while (i < l.len && i < 3 && (l.s[i] == ' ' || l.s[i] == '\t'))
         i++;
-    return i < l.len && l.s[i] == '>';
+    if (i >= l.len || l.s[i] != '>')
+        return false;
+    if (l.len - i > 4 && memcmp(l.s + i, ">>> ", 4) == 0 &&
+        is_smtp_transcript((struct line){l.s + i + 4, l.len - i - 4}))
+        return false;
+    return true;
 }
 
 static bool starts_with_nocase(const char *s, size_t len, struct phrase prefix)
@@ -526,10 +590,11 @@ static bool is_forward_marker(struct line l)
 }
 
 /* ------------------------------------------------------------------ */
-/* Outlook header blocks                                               */
+/* Header blocks                                                       */
 
-/* "From:", "*From:*", "Von:", "De :", "差出人:" at the start of a line. */
-static enum header_key header_key_of(struct line l)
+/* "From:", "*From:*", "Von:", "De :", "差出人:" at the start of a line; sets
+ * *VALUE (if not NULL) to the trimmed text after the colon. */
+static enum header_key header_key_of(struct line l, struct line *value)
 {
     l = trim_line(l);
     while (l.len > 0 && l.s[0] == '*') {
@@ -544,7 +609,7 @@ static enum header_key header_key_of(struct line l)
         struct phrase name = header_keys[i].name;
         if (!starts_with_nocase(l.s, l.len, name))
             continue;
-        size_t j = name.len, skip;
+        size_t j = name.len, skip, colon = 0;
         for (;;) {
             if (j < l.len && (l.s[j] == ' ' || l.s[j] == '\t'))
                 j++;
@@ -554,28 +619,205 @@ static enum header_key header_key_of(struct line l)
                 break;
         }
         if (j < l.len && l.s[j] == ':')
-            return header_keys[i].key;
-        if (j + 3 <= l.len && memcmp(l.s + j, "\xEF\xBC\x9A", 3) == 0) /* fullwidth colon */
-            return header_keys[i].key;
+            colon = 1;
+        else if (j + 3 <= l.len && memcmp(l.s + j, "\xEF\xBC\x9A", 3) == 0) /* fullwidth colon */
+            colon = 3;
+        if (colon == 0)
+            continue;
+        if (value != NULL) {
+            *value = trim_line((struct line){l.s + j + colon, l.len - j - colon});
+            /* "*From:* Ann": the bold markers of a rendered header */
+            while (value->len > 0 && value->s[0] == '*') {
+                value->s++;
+                value->len--;
+            }
+            if (value->len > VALUE_MAX)
+                value->len = VALUE_MAX;
+        }
+        return header_keys[i].key;
     }
     return KEY_NONE;
 }
 
-/* A "From:" line followed, before the next blank line, by a "Subject:" line
- * and a "Sent:"/"Date:" or "To:" line. Requiring the subject keeps a list
- * such as "From: Berlin / To: Munich / Date: Friday" in a customer's text. */
-static bool starts_header_block(const struct line *lines, size_t nlines, size_t i)
+static bool is_digit(char c)
 {
-    if (header_key_of(lines[i]) != KEY_FROM)
+    return c >= '0' && c <= '9';
+}
+
+/* "ann@example.com", "Ann <ann@example.com>", "Ann<mailto:ann@x>", "Ann <ann>":
+ * an '@' between two non-space bytes, or a non-empty "<...>". */
+static bool looks_like_address(struct line v)
+{
+    for (size_t i = 1; i + 1 < v.len; i++)
+        if (v.s[i] == '@' && !is_space_byte(v.s[i - 1]) && !is_space_byte(v.s[i + 1]))
+            return true;
+    const char *open = memchr(v.s, '<', v.len);
+    if (open == NULL)
         return false;
-    bool seen[KEY_COUNT] = {false};
-    for (size_t j = i + 1; j < nlines && j <= i + HEADER_WINDOW; j++) {
-        if (is_blank(lines[j]))
-            break;
-        seen[header_key_of(lines[j])] = true;
-        if (seen[KEY_SUBJECT] && (seen[KEY_DATE] || seen[KEY_TO]))
+    size_t rest = v.len - (size_t)(open - v.s) - 1;
+    const char *close = memchr(open + 1, '>', rest);
+    return close != NULL && close > open + 1;
+}
+
+/* A date as mail clients print one: a time ("10:15") or a year ("2024"). */
+static bool looks_like_date(struct line v)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        if (!is_digit(v.s[i]) || (i > 0 && is_digit(v.s[i - 1])))
+            continue;
+        size_t run = 1;
+        while (i + run < v.len && is_digit(v.s[i + run]))
+            run++;
+        size_t colon = i + run;
+        if (run <= 2 && colon + 2 < v.len && v.s[colon] == ':' && is_digit(v.s[colon + 1]) &&
+            is_digit(v.s[colon + 2]))
+            return true;
+        if (run == 4 && ((v.s[i] == '1' && v.s[i + 1] == '9') || (v.s[i] == '2' && v.s[i + 1] == '0')))
             return true;
     }
+    return false;
+}
+
+/* Whether a rule line ("_____", "---") is among the three lines above I,
+ * with only blank lines between: Outlook draws one above its header block. */
+static bool rule_above(const struct line *lines, size_t i)
+{
+    for (size_t k = 1; k <= 3 && k <= i; k++) {
+        if (is_rule_line(lines[i - k]))
+            return true;
+        if (!is_blank(lines[i - k]))
+            return false;
+    }
+    return false;
+}
+
+/* Whether a header block starts at line I. A block is the lines from I up
+ * to the next blank one (at most HEADER_WINDOW); it starts at its first key
+ * line (the line above is no key line). Its values count as a mail
+ * header's when a From/To/Cc value holds an address (x@y or "<...>") or a
+ * Date/Sent value holds a time or a year. Two rules:
+ *  - Outlook's classic block: a "From:" line, then a "Subject:" line and a
+ *    "Sent:"/"Date:" or "To:" line, with one header-like value or a rule
+ *    line just above (Outlook may print names without addresses, but then
+ *    prints a full date);
+ *  - any other order, and blocks without a subject (Hotmail's "Date: /
+ *    Subject: / From: / To:", Windows Mail's "From: / Sent: / To:"): at
+ *    least three distinct keys among From, Date/Sent, To, Cc and Subject,
+ *    one of them From or Date/Sent, and at least two header-like values,
+ *    one of them an address.
+ * So a customer's "From: Berlin office / To: Munich office / Date: 1 July
+ * 2024" is kept: a date, but no address, no subject, no rule above. */
+static bool starts_header_block(const struct line *lines, size_t nlines, size_t i)
+{
+    struct line value;
+    enum header_key first = header_key_of(lines[i], &value);
+    if (first == KEY_NONE || (i > 0 && header_key_of(lines[i - 1], NULL) != KEY_NONE))
+        return false;
+    bool seen[KEY_COUNT] = {false};
+    size_t addresses = 0, dates = 0;
+    for (size_t j = i; j < nlines && j <= i + HEADER_WINDOW; j++) {
+        if (is_blank(lines[j]))
+            break;
+        enum header_key key = j == i ? first : header_key_of(lines[j], &value);
+        seen[key] = true;
+        if ((key == KEY_FROM || key == KEY_TO || key == KEY_CC) && looks_like_address(value))
+            addresses++;
+        else if (key == KEY_DATE && looks_like_date(value))
+            dates++;
+    }
+    if (first == KEY_FROM && seen[KEY_SUBJECT] && (seen[KEY_DATE] || seen[KEY_TO]) &&
+        (addresses + dates >= 1 || rule_above(lines, i)))
+        return true;
+    size_t distinct = 0;
+    for (int key = KEY_FROM; key < KEY_COUNT; key++)
+        distinct += seen[key];
+    return distinct >= 3 && (seen[KEY_FROM] || seen[KEY_DATE]) && addresses >= 1 && addresses + dates >= 2;
+}
+
+/* ------------------------------------------------------------------ */
+/* Mailing-list footers                                                */
+
+/* What a list footer says near its rule, lower case (ASCII folded). */
+static const struct phrase footer_phrases[] = {
+    PHRASE("mailing list"),      PHRASE("mailinglist"), PHRASE("listinfo"),           PHRASE("unsubscribe"),
+    PHRASE("subscribed to the"), PHRASE("listserv"),    PHRASE("liste de diffusion"), PHRASE("désabonner"),
+    PHRASE("lista de correo"),   PHRASE("abbestellen"), PHRASE("austragen"),          PHRASE("отписаться"),
+};
+
+/* Lines that open a footer by themselves (Google Groups, without a rule). */
+static const struct phrase footer_openings[] = {
+    PHRASE("You received this message because you are subscribed to"),
+};
+
+/* Mailman's "_____" line, majordomo's "-----". */
+static bool is_footer_rule(struct line l)
+{
+    l = trim_line(l);
+    if (l.len < 3)
+        return false;
+    for (size_t i = 0; i < l.len; i++)
+        if (l.s[i] != '-' && l.s[i] != '_')
+            return false;
+    return true;
+}
+
+/* The first FOOTER_SCAN_BYTES of a line: footers are short lines. */
+static struct line footer_head(struct line l)
+{
+    if (l.len > FOOTER_SCAN_BYTES)
+        l.len = FOOTER_SCAN_BYTES;
+    return l;
+}
+
+static bool names_a_place(struct line l)
+{
+    l = footer_head(l);
+    return contains_nocase(l.s, l.len, (struct phrase)PHRASE("://")) || looks_like_address(l);
+}
+
+/* The first line from which on no quoted line follows and at most
+ * FOOTER_LINES non-blank lines remain: where a trailing footer may start. */
+static size_t footer_region(const struct line *lines, size_t nlines)
+{
+    size_t i = nlines, nonblank = 0;
+    while (i > 0 && !is_quoted(lines[i - 1])) {
+        if (!is_blank(lines[i - 1]) && ++nonblank > FOOTER_LINES)
+            break;
+        i--;
+    }
+    return i;
+}
+
+/* A mailing-list footer starting at line I and running to the end of the
+ * text: at or after FROM (see footer_region); a rule of '-' or '_' with a
+ * footer phrase in the next FOOTER_PHRASE_LINES non-blank lines, or a
+ * line opening a footer; and somewhere in it a URL or an address (a
+ * footer tells where to unsubscribe), so that "-----\nPlease unsubscribe
+ * me" from a customer is kept. Each test reads only the last lines. */
+static bool starts_list_footer(const struct line *lines, size_t nlines, size_t i, size_t from)
+{
+    if (i < from)
+        return false;
+    struct line l = trim_line(lines[i]);
+    bool footer = false;
+    for (size_t k = 0; k < sizeof footer_openings / sizeof footer_openings[0] && !footer; k++)
+        footer = starts_with_nocase(l.s, l.len, footer_openings[k]);
+    if (!footer && is_footer_rule(l)) {
+        size_t seen = 0;
+        for (size_t j = i + 1; j < nlines && seen < FOOTER_PHRASE_LINES && !footer; j++) {
+            if (is_blank(lines[j]))
+                continue;
+            seen++;
+            struct line head = footer_head(lines[j]);
+            for (size_t k = 0; k < sizeof footer_phrases / sizeof footer_phrases[0] && !footer; k++)
+                footer = contains_nocase(head.s, head.len, footer_phrases[k]);
+        }
+    }
+    if (!footer)
+        return false;
+    for (size_t j = i; j < nlines; j++)
+        if (names_a_place(lines[j]))
+            return true;
     return false;
 }
 
@@ -765,6 +1007,7 @@ static void drop_trailing_rules(struct kept *k)
 static void select_reply_lines(const struct line *lines, size_t nlines, struct kept *k)
 {
     bool after_forward_marker = false;
+    size_t footer_from = footer_region(lines, nlines);
     size_t i = 0;
     while (i < nlines) {
         struct line l = lines[i];
@@ -779,6 +1022,7 @@ static void select_reply_lines(const struct line *lines, size_t nlines, struct k
             continue;
         }
         if (is_signature_delimiter(l) || is_mobile_signature(l) || is_original_message_separator(l) ||
+            starts_list_footer(lines, nlines, i, footer_from) ||
             (!after_forward_marker && starts_header_block(lines, nlines, i))) {
             drop_trailing_rules(k);
             break;

@@ -222,6 +222,45 @@ static const struct table_case table_cases[] = {
     {"lone cr kept inside a line", "a\rb", "a\rb"},
     {"trailing spaces trimmed", "a   \nb\t", "a\nb"},
     {"first line indentation kept", "  indented\n", "  indented"},
+    /* header blocks in any order, without a subject (D3) */
+    {"header block starting with Date",
+     "Ok\nDate: 3 Jun 2024 10:15\nSubject: S\nFrom: a@x.org\nTo: b@y.org\n\nold", "Ok"},
+    {"header block without subject", "Ok\nFrom: A <a@x.org>\nSent: 3 June 2024 10:15\nTo: B <b@y.org>\n\nold",
+     "Ok"},
+    {"list with a time but no address kept", "Ok\nFrom: Berlin\nTo: Munich\nDate: Monday 10:15\n\nmore",
+     "Ok\nFrom: Berlin\nTo: Munich\nDate: Monday 10:15\n\nmore"},
+    {"one address is not enough", "Ok\nFrom: me@x.org\nTo: Munich\nDate: Monday\n\nmore",
+     "Ok\nFrom: me@x.org\nTo: Munich\nDate: Monday\n\nmore"},
+    {"two keys are not enough", "Ok\nFrom: a@x.org\nTo: b@y.org\n\nmore",
+     "Ok\nFrom: a@x.org\nTo: b@y.org\n\nmore"},
+    {"subject list without header values kept", "Ok\nFrom: Berlin\nTo: Munich\nSubject: the move\n\nmore",
+     "Ok\nFrom: Berlin\nTo: Munich\nSubject: the move\n\nmore"},
+    {"block starts at its first key", "Ok\nDate: Friday\nFrom: Berlin\nTo: Munich\nSubject: trip\n\nmore",
+     "Ok\nDate: Friday\nFrom: Berlin\nTo: Munich\nSubject: trip\n\nmore"},
+    {"forwarded headers in any order kept",
+     "Ok\n---------- Forwarded message ---------\nFrom: A <a@x.org>\nDate: 3 Jun 2024 10:15\nTo: "
+     "b@y.org\n\nbody",
+     "Ok\n---------- Forwarded message ---------\nFrom: A <a@x.org>\nDate: 3 Jun 2024 10:15\nTo: "
+     "b@y.org\n\nbody"},
+    /* trailing mailing-list footers (D2) */
+    {"mailman footer", "Ok\n> q\n_____\nx mailing list\nx@lists.example\nhttps://lists.example/listinfo/x",
+     "Ok"},
+    {"footer phrase further down", "Ok\n-----\n\nList X\n\nTo unsubscribe, mail x-request@example.org", "Ok"},
+    {"google groups footer without rule",
+     "Ok\nYou received this message because you are subscribed to the Google Groups \"x\" group.\n"
+     "To unsubscribe from this group, send an email to x+unsubscribe@example.org.",
+     "Ok"},
+    {"footer must be trailing", "a1\n_____\nx mailing list\nhttps://lists.example/x\n> q\na2",
+     "a1\n_____\nx mailing list\nhttps://lists.example/x\n\na2"},
+    {"footer needs a place to go", "Ok\n-----\nPlease unsubscribe me from the mailing list.",
+     "Ok\n-----\nPlease unsubscribe me from the mailing list."},
+    {"footer phrase too far from the rule", "Ok\n-----\na\nb\nc\nd\nx mailing list https://x.example",
+     "Ok\n-----\na\nb\nc\nd\nx mailing list https://x.example"},
+    /* SMTP transcripts in delivery reports (D8) */
+    {"smtp transcript kept", ">>> DATA\n<<< 554 no\nok", ">>> DATA\n<<< 554 no\nok"},
+    {"smtp transcript code kept", "x\n>>> 250 2.0.0 Ok\n>>> RCPT TO:<a@b>",
+     "x\n>>> 250 2.0.0 Ok\n>>> RCPT TO:<a@b>"},
+    {"deep quote still a quote", "x\n>>> data was lost\n>>> 2024 was", "x"},
 };
 
 static void run_table_cases(void)
@@ -300,6 +339,9 @@ static void test_hostile_inputs(void)
         "On 3 Jun 2024 at 10:15\n",
         "Sent from my\n",
         "From: A\nFrom: B\n",
+        "Date: 2024\nTo: a@b\nFrom: <c>\n",
+        "_____\nx mailing list\n",
+        ">>> DATA\n",
     };
     for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
         size_t n = strlen(patterns[p]), len = 0;

@@ -6,11 +6,14 @@
  *    <a@x> wrote:", "Am ... schrieb ...:", "Le ... a écrit :", "El ...
  *    escribió:", "Op ... schreef ...:", "Il ... ha scritto:", "Em ...
  *    escreveu:", "... написал(а):", and the same wrapped over two lines);
- *  - "-----Original Message-----" and its translations, and Outlook's header
- *    blocks ("From: / Sent: / To: / Subject:" and "Von: / Gesendet: / An: /
- *    Betreff:", "De : / Envoyé : / À : / Objet :", …);
+ *  - "-----Original Message-----" and its translations, and header blocks as
+ *    Outlook, Hotmail, Windows Mail and mobile clients write them ("From: /
+ *    Sent: / To: / Subject:" in any order, Subject optional, and their
+ *    translations "Von: / Gesendet: / An: / Betreff:", "De : / Envoyé : / À :
+ *    / Objet :", …), when their values look like headers (addresses, dates);
  *  - lines starting with ">" (trailing quote blocks, and interleaved quotes
  *    are removed while the answers between them are kept);
+ *  - trailing mailing-list footers (Mailman, majordomo, Google Groups);
  *  - signatures: the "-- " delimiter (RFC 3676), and common mobile ones
  *    ("Sent from my iPhone", "Get Outlook for Android", "Envoyé de mon
  *    iPhone", "Von meinem iPhone gesendet", …).

@@ -14,6 +14,7 @@
 #include "store_pg.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,24 +63,6 @@ static int query_ll(struct txn *t, const char *sql, int n, const char *const *pa
     return 0;
 }
 
-/* 1 when the position is new, 0 when seen before, -1 on error. No source (chat): always new. */
-static int claim_position(struct txn *t)
-{
-    if (t->source == NULL || t->source->mailbox == NULL)
-        return 1;
-    char uidvalidity[16], uid[16];
-    snprintf(uidvalidity, sizeof(uidvalidity), "%u", t->source->uidvalidity);
-    snprintf(uid, sizeof(uid), "%u", t->source->uid);
-    const char *params[] = {t->source->mailbox, uidvalidity, uid};
-    long long fresh;
-    if (query_ll(t,
-                 "INSERT INTO intake_seen (mailbox, uidvalidity, uid) VALUES ($1, $2, $3)"
-                 " ON CONFLICT DO NOTHING RETURNING 1",
-                 3, params, &fresh) < 0)
-        return -1;
-    return fresh == 1;
-}
-
 static int find_stored_copy(struct txn *t)
 {
     const char *params[] = {t->msg->message_id};
@@ -120,28 +103,33 @@ static int store_raw(struct txn *t)
     return 0;
 }
 
+/* The sender as an agent (by address or alias) or else as a customer, created when new. */
 static int find_sender(struct txn *t)
 {
     const char *email = t->msg->from_email;
     if (email == NULL || email[0] == '\0')
         return 0;
-    const char *params[] = {email, t->msg->from_name ? t->msg->from_name : ""};
-    if (query_ll(t,
-                 "SELECT a.id FROM agents a WHERE lower(a.email) = lower($1) AND a.active"
-                 " UNION ALL SELECT a.id FROM agent_aliases al JOIN agents a ON a.id = al.agent_id"
-                 " WHERE lower(al.email) = lower($1) AND a.active LIMIT 1",
-                 1, params, &t->agent_id) < 0)
+    /* Bounces come from the mail system, not from a customer: no customer is created for them. */
+    bool may_create = !(t->msg->auto_kind && strcmp(t->msg->auto_kind, "bounce") == 0);
+    const char *params[] = {email, t->msg->from_name ? t->msg->from_name : "", may_create ? "t" : "f"};
+    PGresult *res = hg_pg_exec(t->store,
+                               "WITH agent AS (SELECT a.id FROM agents a WHERE lower(a.email) = lower($1) AND a.active"
+                               "   UNION ALL SELECT a.id FROM agent_aliases al JOIN agents a ON a.id = al.agent_id"
+                               "   WHERE lower(al.email) = lower($1) AND a.active LIMIT 1),"
+                               " found AS (SELECT id FROM customers WHERE lower(email) = lower($1)),"
+                               " created AS (INSERT INTO customers (email, name) SELECT $1, NULLIF($2, '')"
+                               "   WHERE $3::boolean AND NOT EXISTS (SELECT 1 FROM agent)"
+                               "   AND NOT EXISTS (SELECT 1 FROM found)"
+                               "   ON CONFLICT ((lower(email))) DO NOTHING RETURNING id)"
+                               " SELECT (SELECT id FROM agent),"
+                               "  COALESCE((SELECT id FROM found), (SELECT id FROM created))",
+                               3, params, t->error_r);
+    if (res == NULL)
         return -1;
-    /* Bounces come from the mail system, not from a customer. */
-    if (t->agent_id != 0 || (t->msg->auto_kind && strcmp(t->msg->auto_kind, "bounce") == 0))
-        return 0;
-    return query_ll(t,
-                    "WITH found AS (SELECT id FROM customers WHERE lower(email) = lower($1)),"
-                    " created AS (INSERT INTO customers (email, name) SELECT $1, NULLIF($2, '')"
-                    "   WHERE NOT EXISTS (SELECT 1 FROM found)"
-                    "   ON CONFLICT ((lower(email))) DO NOTHING RETURNING id)"
-                    " SELECT id FROM found UNION ALL SELECT id FROM created",
-                    2, params, &t->customer_id);
+    t->agent_id = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    t->customer_id = t->agent_id != 0 || PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    return 0;
 }
 
 static void add_warning(struct txn *t, const char *warning)
@@ -327,28 +315,23 @@ static int insert_attachment(struct txn *t, const struct hg_intake_attachment *a
     return 0;
 }
 
+/* Records the IMAP position with its message: 1 recorded, 0 already recorded, -1 error. No source (chat): 1. */
 static int record_position(struct txn *t)
 {
     if (t->source == NULL || t->source->mailbox == NULL)
-        return 0;
+        return 1;
     char uidvalidity[16], uid[16];
     snprintf(uidvalidity, sizeof(uidvalidity), "%u", t->source->uidvalidity);
     snprintf(uid, sizeof(uid), "%u", t->source->uid);
     char *row = t->result->message_row_id ? ll_text(t->result->message_row_id) : NULL;
     const char *params[] = {t->source->mailbox, uidvalidity, uid, row};
-    int rc = hg_pg_command(t->store,
-                           "UPDATE intake_seen SET message_row_id = $4"
-                           " WHERE mailbox = $1 AND uidvalidity = $2 AND uid = $3",
-                           4, params, t->error_r);
-    if (rc == 0)
-        rc = hg_pg_command(t->store,
-                           "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3)"
-                           " ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = $2, updated_at = now(),"
-                           " last_uid = GREATEST(CASE WHEN mailbox_state.uidvalidity = $2"
-                           "   THEN mailbox_state.last_uid ELSE 0 END, $3)",
-                           3, params, t->error_r);
+    long long fresh = 0;
+    int rc = query_ll(t,
+                      "INSERT INTO intake_seen (mailbox, uidvalidity, uid, message_row_id) VALUES ($1, $2, $3, $4)"
+                      " ON CONFLICT DO NOTHING RETURNING 1",
+                      4, params, &fresh);
     free(row);
-    return rc;
+    return rc < 0 ? -1 : fresh == 1;
 }
 
 static int audit(struct txn *t)
@@ -375,30 +358,34 @@ static int audit(struct txn *t)
     return rc;
 }
 
-/* The body of the transaction; 0 or -1. */
+/*
+ * The body of the transaction: 0 to commit, 1 to roll back without error (the
+ * position was recorded meanwhile by another transaction: nothing to add), -1 on error.
+ */
 static int store_in_transaction(struct txn *t)
 {
-    int fresh = claim_position(t);
-    if (fresh < 0)
-        return -1;
-    if (fresh == 0) {
-        t->result->outcome = HG_INTAKE_DUPLICATE;
-        return 0;
-    }
     int copy = find_stored_copy(t);
     if (copy < 0)
         return -1;
     if (copy == 1) {
         t->result->outcome = HG_INTAKE_DUPLICATE;
-        return record_position(t);
+        return record_position(t) < 0 ? -1 : 0;
     }
     if (store_raw(t) < 0 || find_sender(t) < 0 || thread_message(t) < 0 || insert_message(t) < 0)
         return -1;
     for (size_t i = 0; i < t->msg->n_attachments; i++)
         if (insert_attachment(t, &t->msg->attachments[i]) < 0)
             return -1;
-    if (record_position(t) < 0 || audit(t) < 0)
+    if (audit(t) < 0)
         return -1;
+    int recorded = record_position(t);
+    if (recorded < 0)
+        return -1;
+    if (recorded == 0) {
+        memset(t->result, 0, sizeof(*t->result));
+        t->result->outcome = HG_INTAKE_DUPLICATE;
+        return 1;
+    }
     return 0;
 }
 
@@ -414,10 +401,13 @@ static int attempt(struct hg_store *store, const struct hg_intake_message *msg,
     int rc = hg_pg_command(store, "BEGIN", 0, NULL, error_r);
     if (rc == 0)
         rc = store_in_transaction(&t);
-    if (rc == 0)
+    if (rc == 0) {
         rc = hg_pg_command(store, "COMMIT", 0, NULL, error_r);
-    else
+    } else {
         PQclear(PQexec(hg_store_conn(store), "ROLLBACK"));
+        if (rc == 1)
+            rc = 0;
+    }
     json_decref(t.warnings);
     return rc;
 }

@@ -11,10 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Statements with parameters are prepared once per connection and then only executed:
+ * this saves the server parsing and planning them for every message. */
+#define PREPARED_MAX 64
+
 struct hg_store {
     PGconn *conn;
     char description[256];
     char last_sqlstate[6];
+    char *prepared[PREPARED_MAX]; /* SQL text of statement "hgN" is prepared[N] */
+    int n_prepared;
 };
 
 /* libpq prints notices to stderr by default; we drop them (the migrations are quiet). */
@@ -87,6 +93,8 @@ void hg_store_free(struct hg_store **store)
 {
     if (*store == NULL)
         return;
+    for (int i = 0; i < (*store)->n_prepared; i++)
+        free((*store)->prepared[i]);
     PQfinish((*store)->conn);
     free(*store);
     *store = NULL;
@@ -128,10 +136,39 @@ static char *result_error(PGresult *res, PGconn *conn)
     return message;
 }
 
+/* Finds or makes SQL's prepared statement on this connection: 1 with its name in NAME,
+ * 0 when the cache is full (send it unprepared), -1 when preparing failed (*res_r holds why). */
+static int prepared_name(struct hg_store *store, const char *sql, int n_params, char name[16], PGresult **res_r)
+{
+    for (int i = 0; i < store->n_prepared; i++) {
+        if (strcmp(store->prepared[i], sql) == 0) {
+            snprintf(name, 16, "hg%d", i);
+            return 1;
+        }
+    }
+    if (store->n_prepared == PREPARED_MAX)
+        return 0;
+    snprintf(name, 16, "hg%d", store->n_prepared);
+    PGresult *res = PQprepare(store->conn, name, sql, n_params, NULL);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        *res_r = res;
+        return -1;
+    }
+    PQclear(res);
+    store->prepared[store->n_prepared++] = hg_xstrdup(sql);
+    return 1;
+}
+
 PGresult *hg_pg_exec_full(struct hg_store *store, const char *sql, int n_params, const char *const *params,
                           const int *lengths, const int *formats, char **error_r)
 {
-    PGresult *res = PQexecParams(store->conn, sql, n_params, NULL, params, lengths, formats, 0);
+    char name[16];
+    PGresult *res = NULL;
+    int prepared = n_params > 0 ? prepared_name(store, sql, n_params, name, &res) : 0;
+    if (prepared == 1)
+        res = PQexecPrepared(store->conn, name, n_params, params, lengths, formats, 0);
+    else if (prepared == 0)
+        res = PQexecParams(store->conn, sql, n_params, NULL, params, lengths, formats, 0);
     ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
         store->last_sqlstate[0] = '\0';

@@ -1,11 +1,14 @@
 /*
  * intake.h — store one inbound message (mail now, chat later) exactly once.
  *
- * hg_intake_store() runs one transaction that records where the message came
- * from (so a re-fetch is a no-op), finds or creates the customer, threads the
- * message onto a ticket or opens a new one, and writes the message, its raw
- * source, its attachments (deduplicated by SHA-256) and the audit rows. Later
- * stages (routing, outbox) hook into the same transaction.
+ * hg_intake_store() runs one transaction that finds or creates the customer,
+ * threads the message onto a ticket or opens a new one, writes the message,
+ * its raw source, its attachments (deduplicated by SHA-256) and the audit
+ * row, and records where the message came from (so a re-fetch is a no-op).
+ * A message whose Message-ID is already stored only has its position
+ * recorded. Later stages (routing, outbox) hook into the same transaction.
+ * Statements are prepared once per connection (daemon/store.c), and a
+ * message costs about ten round trips.
  *
  * Threading, in order:
  *  1. a ticket tag ([#1234] or a plus-address): the message joins that ticket

@@ -467,8 +467,16 @@ _check() {
   _record "$p" "$f" "$dir/: make check: $p passed, $f failed, $s skipped"
 }
 
+# _fuzz_data_dir TARGET: the tests/data/ directory whose files seed fuzz_TARGET.
+_fuzz_data_dir() {
+  case $1 in
+  mime) echo mail ;;
+  *) echo "$1" ;;
+  esac
+}
+
 _fuzz() {
-  local dir=build-fuzz secs=${HG_FUZZ_SECONDS:-20} bin name seeds corpus log n=0 p=0 f=0 execs
+  local dir=build-fuzz secs=${HG_FUZZ_SECONDS:-20} bin name seeds data corpus log n=0 p=0 f=0 execs
   if ! _build "$dir" CC=clang --enable-fuzzers; then
     _record 0 1 "$dir/: build failed"
     return 0
@@ -484,12 +492,14 @@ _fuzz() {
     log=$dir/tests/fuzz/$name.log
     rm -rf "$corpus"
     mkdir -p "$corpus"
-    if [ -d "$seeds" ]; then
-      cp -R "$seeds/." "$corpus/"
-    else
-      warn "$name: no seed directory $seeds; starting from an empty corpus"
-    fi
-    say "fuzz: $name for $secs s on a copy of $seeds"
+    # Seeds: the target's own (tests/fuzz/seeds/NAME) plus the unit tests' data files of the
+    # same parser (tests/data/DIR), so the test cases need not be copied into the seeds.
+    data=tests/data/$(_fuzz_data_dir "${name#fuzz_}")
+    [ -d "$seeds" ] && cp -R "$seeds/." "$corpus/"
+    [ -d "$data" ] && find "$data" -maxdepth 1 -type f ! -name '*.json' ! -name '*.py' \
+      ! -name '*.ref' -exec cp -t "$corpus/" {} +
+    [ -n "$(ls -A "$corpus")" ] || warn "$name: no seeds in $seeds or $data; starting from an empty corpus"
+    say "fuzz: $name for $secs s on $seeds and $data"
     if timeout "${tmo_opts[@]}" $((secs + 120)) "$bin" -max_total_time="$secs" -print_final_stats=1 \
       -artifact_prefix="$dir/tests/fuzz/$name-" "$corpus" >"$log" 2>&1; then
       execs=$(grep -o 'number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || true)

@@ -28,6 +28,9 @@ if [ -z "${top_srcdir:-}" ]; then
 fi
 : "${HG_VAR:=$top_srcdir/var}"
 case $HG_VAR in /*) ;; *) HG_VAR=$PWD/$HG_VAR ;; esac
+# One spelling of the path (build/../var is var), or the configs written from make check and
+# from ./dev.sh would differ and each would restart the services.
+HG_VAR=$(realpath -m "$HG_VAR")
 : "${HG_PG_PORT:=55432}"
 : "${HG_IMAP_PORT:=10143}"
 : "${HG_SMTP_PORT:=10025}"

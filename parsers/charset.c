@@ -3,7 +3,9 @@
  *
  * UTF-8, ASCII and windows-1252 (which also serves iso-8859-1) are decoded
  * here without iconv, since they are nearly all mail; every other charset
- * goes through one iconv descriptor opened for the call.
+ * goes through one iconv descriptor opened for the call. Valid UTF-8 with
+ * 8-bit bytes under any single-byte label (iso-8859-N, windows-125x, KOI8,
+ * Mac) is read as UTF-8 and flagged HG_CHARSET_MISLABELED.
  */
 #include "helpgate/charset.h"
 
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* windows-1252 bytes 0x80-0x9F; the five bytes it leaves undefined become U+FFFD. */
 static const uint16_t cp1252_c1[32] = {
@@ -447,10 +450,35 @@ static void convert_guess(const unsigned char *s, size_t len, struct out *o, str
     }
 }
 
+/*
+ * Whether iconv's NAME is a charset of one byte per character (ISO-8859-N,
+ * windows-125x, KOI8, Mac and DOS code pages). Text in one of those is
+ * practically never valid UTF-8 with 8-bit bytes in it, so such text under
+ * such a label is UTF-8 mislabelled. Multi-byte charsets (EUC, GB, Big5,
+ * Shift_JIS) can form valid UTF-8 by chance and are left alone.
+ */
+static bool single_byte_charset(const char *name)
+{
+    static const char *const prefixes[] = {"ISO-8859-", "ISO8859", "CP125", "WINDOWS-125", "KOI8",
+                                           "MAC",       "CP437",   "CP737", "CP775",       "CP85",
+                                           "CP86",      "IBM",     "CP874", "WINDOWS-874", "TIS-620",
+                                           "ARMSCII",   "GEORGIAN"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncasecmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
 static void convert_with_iconv(const struct resolved *r, const unsigned char *s, size_t len, struct out *o,
                                struct hg_charset_result *res)
 {
     const char *name = r->iconv_name;
+    if (single_byte_charset(name) && has_8bit(s, len) && hg_utf8_valid(s, len)) {
+        set_used(res, "UTF-8");
+        res->flags |= HG_CHARSET_MISLABELED;
+        out_put(o, s, len);
+        return;
+    }
     if (r->c1_fallback != NULL && has_c1_bytes(s, len)) {
         name = r->c1_fallback;
         res->flags |= HG_CHARSET_MISLABELED;

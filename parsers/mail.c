@@ -113,6 +113,28 @@ static void read_subject(struct mail_ctx *c, const struct mail_headers *h)
     c->mail->subject = subject;
 }
 
+/*
+ * An entry without an addr-spec ('"Name" <>', a bare name) cannot be
+ * written to: it is dropped, so that a reply falls back to From.
+ */
+static void drop_empty_addresses(struct mail_ctx *c, struct hg_mail_address_list *list, const char *where)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        if (list->items[i].email[0] != '\0') {
+            list->items[kept++] = list->items[i];
+            continue;
+        }
+        hg_mail_warn(&c->warnings, "address_invalid", "an entry of %s without an address dropped", where);
+        hg_mail_address_free(&list->items[i]);
+    }
+    list->count = kept;
+    if (kept == 0) {
+        free(list->items);
+        list->items = NULL;
+    }
+}
+
 static void read_address_list(struct mail_ctx *c, const struct mail_headers *h, const char *name,
                               struct hg_mail_address_list *list, const char *where)
 {
@@ -124,6 +146,7 @@ static void read_address_list(struct mail_ctx *c, const struct mail_headers *h, 
         hg_mail_parse_addresses(raw, strlen(raw), c->fallback_charset, list, &c->warnings, where);
         free(raw);
     }
+    drop_empty_addresses(c, list, where);
 }
 
 static struct hg_mail_address *read_single_address(struct mail_ctx *c, const struct mail_headers *h,
@@ -197,7 +220,7 @@ static void read_date(struct mail_ctx *c, const struct mail_headers *h)
             hg_mail_quote(q, sizeof q, raw, strlen(raw));
             hg_mail_warn(&c->warnings, "date_invalid", "unreadable Date '%s'", q);
         } else if (zone_guessed) {
-            hg_mail_warn(&c->warnings, "date_repaired", "Date without time zone taken as UTC");
+            hg_mail_warn(&c->warnings, "date_repaired", "Date without a readable time zone taken as UTC");
         }
         free(raw);
     }
@@ -238,6 +261,8 @@ static void read_envelope(struct mail_ctx *c, const struct mail_headers *h)
     m->from = read_single_address(c, h, "From", "from");
     if (m->from == NULL)
         hg_mail_warn(&c->warnings, "from_missing", "no usable From header");
+    else if (m->from->email[0] == '\0')
+        hg_mail_warn(&c->warnings, "address_invalid", "From has no address");
     m->sender = read_single_address(c, h, "Sender", "sender");
     read_address_list(c, h, "Reply-To", &m->reply_to, "reply-to");
     read_address_list(c, h, "To", &m->to, "to");
@@ -319,6 +344,43 @@ static void finish_warnings(struct mail_ctx *c)
     c->mail->n_warnings = w->count;
 }
 
+/*
+ * Old Mac mailers and some gateways end lines with a lone CR. Such a message
+ * is read from a copy in which every CR not followed by LF is an LF: the
+ * copy has the same length, so a binary part can still take its bytes from
+ * the original (mail_body.c). The repair is made when the first line break
+ * is a lone CR, or when lone CRs outnumber LFs (a gateway that rewrote the
+ * body only); a stray CR in a LF message is left to the text clean-up.
+ */
+static char *repair_bare_cr(struct mail_ctx *c, const char *raw, size_t len)
+{
+    size_t bare = 0, lf = 0;
+    bool first_is_bare = false, seen_break = false;
+    for (size_t i = 0; i < len; i++) {
+        if (raw[i] == '\n') {
+            lf++;
+            seen_break = true;
+        } else if (raw[i] == '\r' && (i + 1 >= len || raw[i + 1] != '\n')) {
+            if (!seen_break)
+                first_is_bare = true;
+            bare++;
+            seen_break = true;
+        }
+    }
+    if (bare == 0 || (!first_is_bare && bare <= lf))
+        return NULL;
+    char *copy = hg_xmalloc(len + 1);
+    memcpy(copy, raw, len);
+    copy[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if (copy[i] == '\r' && (i + 1 >= len || copy[i + 1] != '\n'))
+            copy[i] = '\n';
+    hg_mail_warn(&c->warnings, "line_ends_repaired", "bare CR: %zu lone CRs read as line breaks", bare);
+    c->original = raw;
+    c->repaired = copy;
+    return copy;
+}
+
 struct hg_mail *hg_mail_parse(const char *raw, size_t len, const struct hg_mail_limits *limits)
 {
     struct mail_ctx c;
@@ -334,6 +396,9 @@ struct hg_mail *hg_mail_parse(const char *raw, size_t len, const struct hg_mail_
     }
     if (raw == NULL)
         raw = "";
+    char *repaired = repair_bare_cr(&c, raw, len);
+    if (repaired != NULL)
+        raw = repaired;
 
     struct mail_headers h = {0};
     unsigned issues = 0;
@@ -354,13 +419,15 @@ struct hg_mail *hg_mail_parse(const char *raw, size_t len, const struct hg_mail_
     hg_mail_extract_attachments(&c);
     extract_reply(c.mail);
     find_ticket_tag(&c);
-    struct mail_auto_input in = {&h, c.mail, c.delivery_status, c.disposition_notification};
+    struct mail_auto_input in = {&h, c.mail, c.delivery_status, c.disposition_notification,
+                                 c.feedback_report};
     hg_mail_classify_auto(&in, c.mail);
     if (c.mail->message_id == NULL)
         generate_message_id(&c, &h, raw + body, len - body);
 
     hg_mail_headers_free(&h);
     hg_mail_parts_free(&c);
+    free(repaired);
     finish_warnings(&c);
     return c.mail;
 }

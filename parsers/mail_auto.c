@@ -6,7 +6,8 @@
  * auto-responders, MTAs and list managers really write: Precedence,
  * X-Autoreply, X-Autorespond, X-Auto-Response-Suppress (Exchange), List-Id,
  * List-Unsubscribe, X-Failed-Recipients, multipart/report delivery-status
- * and disposition-notification, MAILER-DAEMON senders and a null
+ * and disposition-notification, ARF feedback reports (RFC 5965, counted as
+ * bounces: the record has no kind of their own), MAILER-DAEMON senders and a null
  * Return-Path. The first sign found in the order bounce, autoreply, list,
  * bulk decides, and is named in auto_reason.
  *
@@ -179,6 +180,8 @@ static char *bounce_reason(const struct mail_auto_input *in)
                                            sizeof bounce_subjects / sizeof bounce_subjects[0], false);
     if (in->delivery_status_report)
         return hg_xstrdup("multipart/report: delivery-status");
+    if (in->feedback_report) /* an ARF abuse/feedback report: machine-sent, never to be acknowledged */
+        return hg_xstrdup("multipart/report: feedback-report");
     if (hg_mail_header_get(h, "X-Failed-Recipients") != NULL)
         return hg_xstrdup("X-Failed-Recipients");
     if (from_is_mailer_daemon(m) && (failure_subject || !starts_with_ci(m->from->email, "postmaster")))

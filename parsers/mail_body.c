@@ -7,9 +7,11 @@
  * its root (start= or first part); multipart/mixed, report, signed and
  * unknown multiparts take their first part that holds text. A plain part
  * that is blank gives way to the HTML one, which is then rendered to text.
- * Inline text parts that follow the body in the same multipart/mixed (Apple
- * Mail's text-image-text) are appended to it. Text parts that carry a file
- * name or Content-Disposition: attachment are attachments, never the body.
+ * Inline text parts that follow the body in the same multipart/mixed or
+ * multipart/related (Apple Mail's text-image-text, also as the HTML branch
+ * of an alternative) are appended to the plain or HTML body of their type.
+ * Text parts that carry a file name or Content-Disposition: attachment are
+ * attachments, never the body.
  */
 #include "mail_internal.h"
 
@@ -28,12 +30,19 @@
 #define MAX_FILENAME 255
 #define HTML_CHARSET_SNIFF 4096
 
+struct extra_parts {
+    int idx[MAX_EXTRA_TEXT_PARTS];
+    size_t n;
+};
+
 struct body_pick {
     int plain;
     int html;
-    int extra[MAX_EXTRA_TEXT_PARTS]; /* inline text parts appended to the body */
-    size_t n_extra;
+    struct extra_parts extra_plain; /* inline text/plain parts appended to the plain body */
+    struct extra_parts extra_html;  /* inline text/html parts appended to the HTML body */
 };
+
+static const struct body_pick body_pick_none = {-1, -1, {{0}, 0}, {{0}, 0}};
 
 static bool is_type(const struct mail_part *p, const char *type, const char *subtype)
 {
@@ -74,12 +83,16 @@ static void pick_in(const struct mail_ctx *c, int idx, struct body_pick *bp, uns
 static void pick_alternative(const struct mail_ctx *c, int idx, struct body_pick *bp, unsigned guard)
 {
     for (int ch = c->parts[idx].first_child; ch >= 0; ch = c->parts[ch].next_sibling) {
-        struct body_pick sub = {-1, -1, {0}, 0};
+        struct body_pick sub = body_pick_none;
         pick_in(c, ch, &sub, guard + 1);
-        if (bp->plain < 0 && sub.plain >= 0)
+        if (bp->plain < 0 && sub.plain >= 0) {
             bp->plain = sub.plain;
-        if (sub.html >= 0)
+            bp->extra_plain = sub.extra_plain;
+        }
+        if (sub.html >= 0) {
             bp->html = sub.html;
+            bp->extra_html = sub.extra_html;
+        }
     }
 }
 
@@ -102,16 +115,33 @@ static int related_root(const struct mail_ctx *c, int idx)
     return c->parts[idx].first_child;
 }
 
-/* In multipart/mixed, inline text parts after the chosen one continue the body. */
-static void collect_continuations(const struct mail_ctx *c, int after, struct body_pick *bp)
+static void add_extra(struct extra_parts *e, int idx)
 {
-    bool plain = bp->plain >= 0;
+    if (e->n < MAX_EXTRA_TEXT_PARTS)
+        e->idx[e->n++] = idx;
+}
+
+/*
+ * In multipart/mixed and multipart/related, inline text parts after the
+ * chosen one continue the body of their type (Apple Mail's text-image-text,
+ * also inside an alternative). In related, a part with a Content-ID is a
+ * resource the root refers to, not a continuation.
+ */
+static void collect_continuations(const struct mail_ctx *c, int after, struct body_pick *bp, bool related)
+{
     for (int ch = c->parts[after].next_sibling; ch >= 0; ch = c->parts[ch].next_sibling) {
-        if (!is_text_candidate(c, ch) || bp->n_extra >= MAX_EXTRA_TEXT_PARTS)
+        if (!is_text_candidate(c, ch) || (related && c->parts[ch].content_id != NULL))
             continue;
-        if (is_type(&c->parts[ch], "text", plain ? "plain" : "html"))
-            bp->extra[bp->n_extra++] = ch;
+        if (bp->plain >= 0 && is_type(&c->parts[ch], "text", "plain"))
+            add_extra(&bp->extra_plain, ch);
+        else if (bp->html >= 0 && is_type(&c->parts[ch], "text", "html"))
+            add_extra(&bp->extra_html, ch);
     }
+}
+
+static bool no_extras(const struct body_pick *bp)
+{
+    return bp->extra_plain.n == 0 && bp->extra_html.n == 0;
 }
 
 static void pick_in(const struct mail_ctx *c, int idx, struct body_pick *bp, unsigned guard)
@@ -139,12 +169,14 @@ static void pick_in(const struct mail_ctx *c, int idx, struct body_pick *bp, uns
         int root = related_root(c, idx);
         if (root >= 0)
             pick_in(c, root, bp, guard + 1);
+        if (root >= 0 && (bp->plain >= 0 || bp->html >= 0) && no_extras(bp))
+            collect_continuations(c, root, bp, true);
     } else if (strcmp(p->subtype, "encrypted") != 0) {
         for (int ch = p->first_child; ch >= 0; ch = c->parts[ch].next_sibling) {
             pick_in(c, ch, bp, guard + 1);
             if (bp->plain >= 0 || bp->html >= 0) {
-                if (strcmp(p->subtype, "mixed") == 0 && bp->n_extra == 0)
-                    collect_continuations(c, ch, bp);
+                if (strcmp(p->subtype, "mixed") == 0 && no_extras(bp))
+                    collect_continuations(c, ch, bp, false);
                 break;
             }
         }
@@ -255,18 +287,18 @@ static bool is_blank_text(const char *s)
 }
 
 /* Appends the continuation parts' text to TEXT. */
-static char *append_extras(struct mail_ctx *c, char *text, size_t *len, const struct body_pick *bp)
+static char *append_extras(struct mail_ctx *c, char *text, size_t *len, const struct extra_parts *e)
 {
-    if (bp->n_extra == 0)
+    if (e->n == 0)
         return text;
     struct hg_buf b;
     hg_buf_init(&b, c->lim.max_body_size);
     hg_buf_append(&b, text, *len);
     free(text);
-    for (size_t i = 0; i < bp->n_extra; i++) {
+    for (size_t i = 0; i < e->n; i++) {
         size_t n;
-        char *more = decode_text_part(c, bp->extra[i], &n);
-        c->parts[bp->extra[i]].used = true;
+        char *more = decode_text_part(c, e->idx[i], &n);
+        c->parts[e->idx[i]].used = true;
         if (n > 0 && ((b.len > 0 && hg_buf_append_char(&b, '\n') < 0) ||
                       hg_buf_append(&b, more, hg_utf8_cut(more, n, b.max - b.len)) < 0))
             hg_mail_warn(&c->warnings, "limit_body_size", "body cut at %zu bytes", c->lim.max_body_size);
@@ -294,32 +326,29 @@ static void render_html_body(struct mail_ctx *c)
 void hg_mail_extract_body(struct mail_ctx *c)
 {
     struct hg_mail *m = c->mail;
-    struct body_pick bp = {-1, -1, {0}, 0};
+    struct body_pick bp = body_pick_none;
     if (c->n_parts > 0)
         pick_in(c, 0, &bp, 0);
 
     if (bp.html >= 0) {
         m->body_html = decode_text_part(c, bp.html, &m->body_html_len);
         c->parts[bp.html].used = true;
+        m->body_html = append_extras(c, m->body_html, &m->body_html_len, &bp.extra_html);
     }
     if (bp.plain >= 0) {
         size_t len;
         char *text = decode_text_part(c, bp.plain, &len);
         if (!is_blank_text(text) || bp.html < 0) {
             c->parts[bp.plain].used = true;
-            m->body_text = append_extras(c, text, &len, &bp);
+            m->body_text = append_extras(c, text, &len, &bp.extra_plain);
             m->body_text_len = len;
             m->content_type = hg_xstrdup("text/plain");
             return;
         }
         free(text); /* a blank plain alternative: the HTML part is the body */
         c->parts[bp.plain].used = true;
-        bp.n_extra = 0;
     }
     if (bp.html >= 0) {
-        if (bp.n_extra > 0 && bp.plain < 0) {
-            m->body_html = append_extras(c, m->body_html, &m->body_html_len, &bp);
-        }
         m->content_type = hg_xstrdup("text/html");
         render_html_body(c);
         return;
@@ -518,7 +547,10 @@ static void add_attachment(struct mail_ctx *c, int idx)
 
     struct decoded d;
     enum mail_encoding enc = p->kind == PART_MULTIPART ? ENC_BINARY : p->encoding;
-    hg_mail_decode_transfer(enc, p->body, p->body_len, c->lim.max_part_size, &d);
+    const char *body = p->body;
+    if (c->repaired != NULL && p->kind == PART_LEAF && p->encoding == ENC_BINARY)
+        body = c->original + (p->body - c->repaired); /* binary bytes as sent, lone CRs included */
+    hg_mail_decode_transfer(enc, body, p->body_len, c->lim.max_part_size, &d);
     warn_decoding(c, &d, where, enc);
     if (is_tnef(p) && !d.truncated && unpack_tnef(c, d.data, d.len, where)) {
         free(d.data);

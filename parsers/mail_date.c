@@ -101,16 +101,73 @@ static bool to_epoch(const struct date_parts *p, int64_t *epoch_r)
 
 /* ------------------------------------------------------------ libetpan's strict parser */
 
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Whether S from I on holds only blanks and (nested) comments. */
+static bool only_comments(const char *s, size_t len, size_t i)
+{
+    int depth = 0;
+    for (; i < len; i++) {
+        if (s[i] == '(')
+            depth++;
+        else if (s[i] == ')' && depth > 0)
+            depth--;
+        else if (s[i] == '\\' && depth > 0 && i + 1 < len)
+            i++;
+        else if (depth == 0 && s[i] != ' ' && s[i] != '\t')
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Whether the date text S[0..END) ends with a zone RFC 5322 defines:
+ * "+hhmm"/"-hhmm" or one of the obsolete names UT, GMT, EST ... PDT, Z.
+ */
+static bool zone_ends(const char *s, size_t end)
+{
+    static const char *const names[] = {"ut",  "gmt", "z",   "est", "edt", "cst",
+                                        "cdt", "mst", "mdt", "pst", "pdt"};
+    for (;;) { /* blanks and trailing comments libetpan took as CFWS */
+        while (end > 0 && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+            end--;
+        if (end == 0 || s[end - 1] != ')')
+            break;
+        const char *open = memrchr(s, '(', end);
+        if (open == NULL)
+            return false;
+        end = (size_t)(open - s);
+    }
+    size_t start = end;
+    while (start > 0 && s[start - 1] != ' ' && s[start - 1] != '\t')
+        start--;
+    size_t n = end - start;
+    if (n == 5 && (s[start] == '+' || s[start] == '-'))
+        return is_digit(s[start + 1]) && is_digit(s[start + 2]) && is_digit(s[start + 3]) &&
+               is_digit(s[start + 4]);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && strncasecmp(s + start, names[i], n) == 0)
+            return true;
+    return false;
+}
+
 static bool parse_strict(const char *s, size_t len, int64_t *epoch_r)
 {
     size_t index = 0;
     struct mailimf_date_time *dt = NULL;
     if (mailimf_date_time_parse(s, len, &index, &dt) != MAILIMF_NO_ERROR || dt == NULL)
         return false;
-    /* what follows the date may only be blanks or a comment such as "(CEST)" */
-    while (index < len && (s[index] == ' ' || s[index] == '\t'))
-        index++;
-    bool complete = index == len || s[index] == '(';
+    /*
+     * What follows the date may only be blanks and comments such as "(CEST)".
+     * libetpan stops before a comment that comes before the zone
+     * ("00:19:00 (EDT) -0400", RFC 3798's example) and then reports +0000:
+     * anything after the comments sends the value to the forgiving parser.
+     */
+    size_t parsed = index;
+    bool complete = only_comments(s, len, index);
     int zone = dt->dt_zone;
     struct date_parts p = {
         .year = dt->dt_year,
@@ -122,12 +179,8 @@ static bool parse_strict(const char *s, size_t len, int64_t *epoch_r)
         .zone_minutes = (zone / 100) * 60 + (zone % 100),
     };
     mailimf_date_time_free(dt);
-    /* libetpan reads a missing zone as +0000; only trust it when a zone is written */
-    bool zone_written = false;
-    for (size_t i = 0; i < len && !zone_written; i++)
-        zone_written = s[i] == '+' || s[i] == '-' || strncasecmp(s + i, "GMT", 3) == 0 ||
-                       strncasecmp(s + i, "UT", 2) == 0;
-    return complete && zone_written && p.year >= 1000 && to_epoch(&p, epoch_r);
+    /* libetpan reads a missing or unknown zone as +0000; only trust it when a zone is what it read last */
+    return complete && zone_ends(s, parsed) && p.year >= 1000 && to_epoch(&p, epoch_r);
 }
 
 /* ------------------------------------------------------------ the forgiving parser */
@@ -147,11 +200,6 @@ static const struct zone_name zone_names[] = {
 
 static const char *const month_names[12] = {"jan", "feb", "mar", "apr", "may", "jun",
                                             "jul", "aug", "sep", "oct", "nov", "dec"};
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
 
 static bool is_alpha(char c)
 {

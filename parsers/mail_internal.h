@@ -137,7 +137,7 @@ size_t hg_mail_msgids(const char *value, size_t len, char ***ids_r, struct mail_
 
 /* ------------------------------------------------------------ dates */
 
-/* Parses an RFC 5322 (or sloppier) date; *ZONE_GUESSED_R is set when it had no time zone. */
+/* Parses an RFC 5322 (or sloppier) date; *ZONE_GUESSED_R is set when it had no readable time zone. */
 bool hg_mail_parse_date(const char *value, size_t len, int64_t *epoch_r, bool *zone_guessed_r);
 /* "YYYY-MM-DDTHH:MM:SSZ" */
 void hg_mail_format_date(int64_t epoch, char out[32]);
@@ -183,6 +183,7 @@ struct mail_auto_input {
     const struct hg_mail *mail;  /* from, subject already filled in */
     bool delivery_status_report; /* multipart/report; report-type=delivery-status or a delivery-status part */
     bool disposition_notification;
+    bool feedback_report; /* ARF: report-type=feedback-report or a message/feedback-report part */
 };
 
 /* Sets mail->auto_kind and mail->auto_reason. */
@@ -251,6 +252,13 @@ struct mail_ctx {
     const char *fallback_charset; /* the top-level charset, for raw 8-bit headers; or NULL */
     bool delivery_status;         /* a delivery-status report was seen */
     bool disposition_notification;
+    bool feedback_report;
+    /*
+     * When bare CR line ends were repaired, the parts point into a copy of the
+     * input with each lone CR turned into LF (same length); ORIGINAL is the
+     * input as given, so that a binary part can take its bytes unchanged.
+     */
+    const char *original, *repaired;
 };
 
 /* mail_mime.c: parses the entity at P (LEN bytes) and everything inside it into ctx->parts. */

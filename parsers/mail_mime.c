@@ -382,11 +382,15 @@ static void note_reports(struct mail_ctx *c, const struct mail_part *p)
 {
     if (is_type(p, "multipart", "report")) {
         const struct mail_param *rt = hg_mail_param_get(&p->ct, "report-type");
-        if (rt != NULL && strstr(rt->value, "delivery-status") != NULL)
+        if (rt != NULL && strcasestr(rt->value, "delivery-status") != NULL)
             c->delivery_status = true;
-        if (rt != NULL && strstr(rt->value, "disposition-notification") != NULL)
+        if (rt != NULL && strcasestr(rt->value, "disposition-notification") != NULL)
             c->disposition_notification = true;
+        if (rt != NULL && strcasestr(rt->value, "feedback-report") != NULL)
+            c->feedback_report = true;
     }
+    if (is_type(p, "message", "feedback-report"))
+        c->feedback_report = true;
     if (is_type(p, "message", "delivery-status") || is_type(p, "message", "global-delivery-status"))
         c->delivery_status = true;
     if (is_type(p, "message", "disposition-notification"))

@@ -226,8 +226,10 @@ static int hex_digit(char c)
     return -1;
 }
 
-static void percent_decode_into(const char *s, size_t len, struct hg_buf *out)
+/* Decodes %XX; returns how many '%' had no two hex digits after them (kept as written). */
+static size_t percent_decode_into(const char *s, size_t len, struct hg_buf *out)
 {
+    size_t bad = 0;
     for (size_t i = 0; i < len; i++) {
         int hi, lo;
         if (s[i] == '%' && i + 2 < len && (hi = hex_digit(s[i + 1])) >= 0 &&
@@ -235,9 +237,11 @@ static void percent_decode_into(const char *s, size_t len, struct hg_buf *out)
             hg_buf_append_char(out, (char)(hi * 16 + lo));
             i += 2;
         } else {
+            bad += s[i] == '%';
             hg_buf_append_char(out, s[i]);
         }
     }
+    return bad;
 }
 
 /* Splits "charset'lang'value" off the first extended section; returns where the value starts. */
@@ -310,9 +314,10 @@ static void join_sections(const struct raw_param *raw, size_t n_raw, const char 
         size_t start = 0;
         if (np.extended && k == 0)
             start = take_charset(r->value, r->value_len, &p->charset);
-        if (np.extended)
-            percent_decode_into(r->value + start, r->value_len - start, &value);
-        else
+        if (np.extended && percent_decode_into(r->value + start, r->value_len - start, &value) > 0)
+            hg_mail_warn(w, "param_repaired", "'%%' without two hex digits in an RFC 2231 value in %s",
+                         where);
+        else if (!np.extended)
             hg_buf_append(&value, r->value, r->value_len);
     }
     if (p->charset == NULL)
@@ -420,6 +425,7 @@ char *hg_mail_param_text(const struct mail_content *c, const char *name, const c
     if (p == NULL)
         return NULL;
     char *text;
+    size_t len;
     if (p->charset != NULL && p->charset[0] != '\0') {
         struct hg_charset_result res;
         hg_charset_to_utf8(p->charset, p->value, p->value_len, 0, &res);
@@ -430,12 +436,20 @@ char *hg_mail_param_text(const struct mail_content *c, const char *name, const c
                          res.used);
         }
         text = res.text;
+        len = res.len;
     } else {
         text = hg_mail_decode_words(p->value, p->value_len, fallback, w, where);
+        len = strlen(text);
     }
-    for (char *t = text; *t != '\0'; t++)
-        if ((unsigned char)*t < 0x20 || *t == 0x7F)
-            *t = ' ';
+    size_t controls = 0; /* "%00" or "%0A" in an RFC 2231 value: never cut the name there */
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7F) {
+            controls += text[i] != '\t';
+            text[i] = ' ';
+        }
+    }
+    if (controls > 0)
+        hg_mail_warn(w, "param_repaired", "control characters in parameter %s in %s replaced", name, where);
     hg_mail_collapse_spaces(text);
     return text;
 }

@@ -723,6 +723,116 @@ case("mailing-list-post",
      auto={"kind": "list", "reason": "List-Id: <widgets-users.lists.example.org>"},
      sender={"name": None, "email": "widgets-users-bounces@lists.example.org"}, ticket_tag=None)
 
+# ---------------------------------------------------------------- review of real-world mail (D1-D8)
+
+# Old Mac mail / gateways: every line ends in a lone CR. The record must equal the CRLF copy's
+# (the twin below) except for the warning; a binary part keeps its bytes, lone CRs included.
+BIN = b"\x00\x01\rBIN\r\x7f\xfe"
+CR_MSG = (b"From: Claire Martin <claire@example.fr>\nTo: support@example.com\nSubject: Scanner driver\n"
+          b"Date: Tue, 04 Jun 2024 09:15:00 +0200\nMessage-ID: <cr-%s@example.fr>\nMIME-Version: 1.0\n"
+          b"Content-Type: multipart/mixed; boundary=\"mac-1\"\n\n"
+          b"--mac-1\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
+          b"Bonjour,\n\nle pilote du scanner ne s'installe pas sur le poste de l'accueil, m=EAme apr=\n"
+          b"=E8s red=E9marrage.\n\nClaire\n"
+          b"--mac-1\nContent-Type: image/png; name=\"erreur.png\"\nContent-Disposition: attachment; filename=\"erreur.png\"\n"
+          b"Content-Transfer-Encoding: base64\n\n" + b64(PNG).encode() +
+          b"--mac-1\nContent-Type: application/octet-stream; name=\"setup.log\"\nContent-Transfer-Encoding: binary\n\n"
+          + b"@BIN@" + b"\n--mac-1--\n")
+CR_EXPECT = dict(subject="Scanner driver", date="2024-06-04T07:15:00Z",
+                 **{"from": {"name": "Claire Martin", "email": "claire@example.fr"}},
+                 to=[{"name": None, "email": "support@example.com"}], content_type="text/plain",
+                 body_text="Bonjour,\n\nle pilote du scanner ne s'installe pas sur le poste de l'accueil, "
+                           "même après redémarrage.\n\nClaire",
+                 attachments=[att(PNG, "erreur.png", "image/png"), att(BIN, "setup.log", "application/octet-stream")])
+case("line-ends-bare-cr", (CR_MSG % b"a").replace(b"\n", b"\r").replace(b"@BIN@", BIN),
+     message_id="cr-a@example.fr", warning_codes=["line_ends_repaired"], **CR_EXPECT)
+case("line-ends-bare-cr-crlf-twin", (CR_MSG % b"b").replace(b"\n", b"\r\n").replace(b"@BIN@", BIN),
+     message_id="cr-b@example.fr", warning_codes=[], **CR_EXPECT)
+
+# Apple Mail "picture in the middle": the HTML branch is a multipart/mixed of two HTML fragments around an image.
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes((i * 13) % 256 for i in range(400)) + b"\xff\xd9"
+case("apple-alternative-html-image-html",
+     headers("apple-pim", subject="Damaged pallet", ctype="Content-Type: multipart/alternative; boundary=\"Apple-Mail=_A\"\n") +
+     "--Apple-Mail=_A\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+     "The pallet arrived like this:\n\n\n\nCan you send a replacement?\n"
+     "--Apple-Mail=_A\nContent-Type: multipart/mixed; boundary=\"Apple-Mail=_B\"\n\n"
+     "--Apple-Mail=_B\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n"
+     "<html><body><div>The pallet arrived like this:</div><div><br></div></body></html>\n"
+     "--Apple-Mail=_B\nContent-Disposition: inline; filename=pallet.jpg\nContent-Type: image/jpeg; name=\"pallet.jpg\"\n"
+     "Content-Transfer-Encoding: base64\nContent-Id: <0A1B2C3D-pallet@example.com>\n\n" + b64(JPEG) +
+     "--Apple-Mail=_B\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n"
+     "<html><body><div><br></div><div>Can you send a replacement?</div></body></html>\n"
+     "--Apple-Mail=_B--\n\n--Apple-Mail=_A--\n",
+     content_type="text/plain", body_text="The pallet arrived like this:\n\n\n\nCan you send a replacement?",
+     body_html="<html><body><div>The pallet arrived like this:</div><div><br></div></body></html>\n"
+               "<html><body><div><br></div><div>Can you send a replacement?</div></body></html>",
+     attachments=[att(JPEG, "pallet.jpg", "image/jpeg", content_id="0A1B2C3D-pallet@example.com", inline=True)])
+case("apple-mixed-html-image-html",
+     headers("apple-pim2", subject="Damaged pallet", ctype="Content-Type: multipart/mixed; boundary=\"Apple-Mail=_C\"\n") +
+     "--Apple-Mail=_C\nContent-Type: text/html; charset=utf-8\n\n<div>Before the photo.</div>\n"
+     "--Apple-Mail=_C\nContent-Disposition: inline; filename=pallet.jpg\nContent-Type: image/jpeg; name=\"pallet.jpg\"\n"
+     "Content-Transfer-Encoding: base64\n\n" + b64(JPEG) +
+     "--Apple-Mail=_C\nContent-Type: text/html; charset=utf-8\n\n<div>After the photo.</div>\n--Apple-Mail=_C--\n",
+     content_type="text/html", body_text="Before the photo.\nAfter the photo.",
+     body_html="<div>Before the photo.</div>\n<div>After the photo.</div>",
+     attachments=[att(JPEG, "pallet.jpg", "image/jpeg", inline=True)])
+
+# ARF (RFC 5965) feedback reports are machine mail: no auto-acknowledgement.
+ARF_ORIG = ("From: support@example.com\nTo: someone@mailbox.example.net\nSubject: [#5120] Your request\n"
+            "Date: " + STD_DATE + "\nMessage-ID: <ack-5120@example.com>\n\nWe received your request.\n")
+case("auto-arf-feedback-report",
+     headers("arf", frm="abuse@mailbox.example.net", subject="FW: [#5120] Your request",
+             ctype="Content-Type: multipart/report; report-type=feedback-report; boundary=\"arf_b\"\n") +
+     "--arf_b\nContent-Type: text/plain; charset=us-ascii\n\nThis is an email abuse report for an email message "
+     "received from IP 192.0.2.25.\n"
+     "--arf_b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: ExampleFBL/1.0\nVersion: 1\n"
+     "Source-IP: 192.0.2.25\n\n--arf_b\nContent-Type: message/rfc822\nContent-Disposition: inline\n\n" + ARF_ORIG +
+     "--arf_b--\n",
+     auto={"kind": "bounce", "reason": "multipart/report: feedback-report"}, ticket_tag="5120")
+case("auto-arf-feedback-part-only",
+     headers("arf2", frm="fbl@mailbox.example.net", subject="complaint",
+             ctype="Content-Type: multipart/mixed; boundary=\"arf_c\"\n") +
+     "--arf_c\nContent-Type: text/plain\n\nA recipient marked a message as spam.\n"
+     "--arf_c\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nVersion: 1\n--arf_c--\n",
+     auto={"kind": "bounce", "reason": "multipart/report: feedback-report"})
+
+# Dates: a comment before the zone (RFC 3798's example); a zone that cannot be read is never silently UTC.
+case("date-comment-before-zone", dated("d10", "Date: Wed, 20 Sep 1995 00:19:00 (EDT) -0400\n"),
+     date="1995-09-20T04:19:00Z", warning_codes=[])
+case("date-unknown-zone", dated("d11", "Date: Mon, 3 Jun 2024 10:30:00 XST\n"), date="2024-06-03T10:30:00Z",
+     warning_codes=["date_repaired"])
+case("date-comment-zone-only", dated("d12", "Date: Mon, 3 Jun 2024 10:30:00 (CEST)\n"), date="2024-06-03T10:30:00Z",
+     warning_codes=["date_repaired"])
+
+# An address with an empty addr-spec cannot be replied to: dropped (From is kept, with a warning).
+case("addresses-empty-addr-spec",
+     simple("emptyaddr", extra="Reply-To: \"MARTA- KOWALSKA\" <>\nCc: \"Front desk\" <>, desk@example.org\n"),
+     reply_to=[], cc=[{"name": None, "email": "desk@example.org"}], to=[{"name": None, "email": "support@example.com"}],
+     warning_codes=["address_invalid"])
+case("addresses-empty-from",
+     simple("emptyfrom", frm="\"Printer Room\" <>"),
+     **{"from": {"name": "Printer Room", "email": ""}}, warning_codes=["address_invalid"])
+
+# Legacy single-byte charset labels on valid UTF-8 text; RFC 2231 values with bad bytes.
+case("charset-mac-cyrillic-label-utf8-bytes",
+     simple("maccyr", ctype="Content-Type: text/plain; charset=x-mac-cyrillic\nContent-Transfer-Encoding: 8bit\n",
+            body="Здравствуйте, принтер не печатает.\n"),
+     body_text="Здравствуйте, принтер не печатает.", warning_codes=["charset_mislabeled"])
+case("charset-koi8r-label-utf8-bytes",
+     simple("koi8utf", ctype="Content-Type: text/plain; charset=koi8-r\nContent-Transfer-Encoding: 8bit\n",
+            body="Счёт во вложении.\n"),
+     body_text="Счёт во вложении.", warning_codes=["charset_mislabeled"])
+case("charset-windows-1251-real",
+     simple("cp1251", ctype="Content-Type: text/plain; charset=windows-1251\nContent-Transfer-Encoding: 8bit\n",
+            body="Счёт во вложении.\n".encode("cp1251").decode("latin-1")).encode("latin-1"),
+     body_text="Счёт во вложении.", warning_codes=[])
+case("param-rfc2231-invalid-bytes",
+     headers("p2231bad", ctype="Content-Type: multipart/mixed; boundary=b\n") +
+     "--b\nContent-Type: text/plain\n\nSee attached.\n--b\nContent-Type: application/pdf\n"
+     "Content-Disposition: attachment; filename*=utf-8''Rechnung%FF%00.pdf\n\nxx\n--b--\n",
+     attachments=[att(b"xx", "Rechnungÿ .pdf", "application/pdf")],
+     warning_codes=["charset_repaired", "param_repaired"])
+
 
 def main():
     for f in os.listdir(OUT):

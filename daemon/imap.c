@@ -52,20 +52,12 @@
 
 __attribute__((format(printf, 2, 3))) static void set_error(char **error_r, const char *fmt, ...)
 {
+    if (error_r == NULL)
+        return;
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
+    *error_r = hg_xvasprintf(fmt, ap);
     va_end(ap);
-    if (len < 0)
-        abort();
-    char *msg = hg_xmalloc((size_t)len + 1);
-    va_start(ap, fmt);
-    vsnprintf(msg, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    if (error_r != NULL)
-        *error_r = msg;
-    else
-        free(msg);
 }
 
 /* libetpan reports allocation failure by return value; helpgate aborts (see alloc.h). */

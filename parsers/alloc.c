@@ -52,17 +52,24 @@ char *hg_xstrndup(const char *s, size_t n)
     return p;
 }
 
+char *hg_xvasprintf(const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int len = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (len < 0)
+        abort();
+    char *p = hg_xmalloc((size_t)len + 1);
+    vsnprintf(p, (size_t)len + 1, fmt, ap);
+    return p;
+}
+
 char *hg_xasprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (len < 0)
-        abort();
-    char *p = hg_xmalloc((size_t)len + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)len + 1, fmt, ap);
+    char *p = hg_xvasprintf(fmt, ap);
     va_end(ap);
     return p;
 }

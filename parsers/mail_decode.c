@@ -166,7 +166,7 @@ size_t hg_mail_base64_decode_into(const char *in, size_t len, unsigned char *out
     return n;
 }
 
-static int hex_value(char c)
+int hg_mail_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -199,8 +199,8 @@ static size_t qp_decode(const char *s, size_t len, unsigned char *out, size_t ca
                 return o;
             }
             int hi, lo;
-            if (s[k] == '=' && k + 2 < end && (hi = hex_value(s[k + 1])) >= 0 &&
-                (lo = hex_value(s[k + 2])) >= 0) {
+            if (s[k] == '=' && k + 2 < end && (hi = hg_mail_hex_value(s[k + 1])) >= 0 &&
+                (lo = hg_mail_hex_value(s[k + 2])) >= 0) {
                 out[o++] = (unsigned char)(hi * 16 + lo);
                 k += 2;
             } else {

@@ -344,17 +344,6 @@ size_t hg_mail_encoded_word_end(const char *s, size_t len, size_t i, size_t *cac
     return parse_encoded_word(s, len, i, &ew, cache) ? ew.end : 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 static void decode_q_into(const char *s, size_t start, size_t end, struct hg_buf *out)
 {
     for (size_t i = start; i < end; i++) {
@@ -362,8 +351,8 @@ static void decode_q_into(const char *s, size_t start, size_t end, struct hg_buf
         if (c == '_') {
             c = ' ';
         } else if (c == '=') {
-            int hi = i + 1 < end ? hex_value(s[i + 1]) : -1;
-            int lo = i + 2 < end ? hex_value(s[i + 2]) : -1;
+            int hi = i + 1 < end ? hg_mail_hex_value(s[i + 1]) : -1;
+            int lo = i + 2 < end ? hg_mail_hex_value(s[i + 2]) : -1;
             if (hi >= 0 && lo >= 0) {
                 c = (char)(hi * 16 + lo);
                 i += 2;

@@ -34,6 +34,8 @@ void hg_mail_warn(struct mail_warnings *w, const char *code, const char *fmt, ..
     __attribute__((format(printf, 3, 4)));
 /* Copies untrusted bytes for a warning: printable ASCII only, at most 40 characters. */
 void hg_mail_quote(char *out, size_t size, const char *s, size_t len);
+/* The value of one hex digit (either case), or -1 (QP, RFC 2047 Q, RFC 2231 %XX). */
+int hg_mail_hex_value(char c);
 
 /* ------------------------------------------------------------ header blocks */
 

@@ -216,24 +216,14 @@ static void split_name(const char *name, size_t len, struct name_parts *np)
     }
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = to_lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Decodes %XX; returns how many '%' had no two hex digits after them (kept as written). */
 static size_t percent_decode_into(const char *s, size_t len, struct hg_buf *out)
 {
     size_t bad = 0;
     for (size_t i = 0; i < len; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < len && (hi = hex_digit(s[i + 1])) >= 0 &&
-            (lo = hex_digit(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < len && (hi = hg_mail_hex_value(s[i + 1])) >= 0 &&
+            (lo = hg_mail_hex_value(s[i + 2])) >= 0) {
             hg_buf_append_char(out, (char)(hi * 16 + lo));
             i += 2;
         } else {

@@ -9,6 +9,7 @@
 #ifndef HELPGATE_ALLOC_H
 #define HELPGATE_ALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *hg_xmalloc(size_t size);
@@ -18,5 +19,6 @@ char *hg_xstrdup(const char *s);
 char *hg_xstrndup(const char *s, size_t n);
 /* printf into a new string; the caller frees it. */
 char *hg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *hg_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #endif

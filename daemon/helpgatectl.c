@@ -20,7 +20,7 @@
 #define EXIT_USAGE 2
 
 struct ctl {
-    const char *config_path;   /* --config, or NULL for the default */
+    const char *config_path; /* --config, or NULL for the default */
 };
 
 struct command {
@@ -237,7 +237,8 @@ static int cmd_parse(struct ctl *ctl, int argc, char **argv)
         }
     }
     if (path == NULL) {
-        fprintf(stderr, "usage: helpgatectl parse [--compact] [--tag-prefix P] [--support-address A] FILE|-\n");
+        fprintf(stderr,
+                "usage: helpgatectl parse [--compact] [--tag-prefix P] [--support-address A] FILE|-\n");
         return EXIT_USAGE;
     }
     /* With an explicit --config, its tag prefix and support address apply unless overridden. */

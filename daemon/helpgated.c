@@ -47,7 +47,7 @@ struct daemon {
     bool stopping;
     bool reload_pending;
     uint64_t watchdog_usec;
-    int ready_pipe;            /* write end towards the waiting parent, or -1 */
+    int ready_pipe; /* write end towards the waiting parent, or -1 */
     /* Intake: a connection pool, the mailbox leases, one poller per mailbox. */
     struct hg_pool *pool;
     struct hg_leases *leases;
@@ -58,14 +58,15 @@ struct daemon {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: helpgated [--config FILE] [--foreground] [--check-config]\n"
-                 "\n"
-                 "  -c, --config FILE    configuration file (default: $HELPGATE_CONFIG or %s)\n"
-                 "  -f, --foreground     stay in the foreground (the default under systemd)\n"
-                 "  -n, --check-config   check the configuration, print \"configuration OK\" and exit\n"
-                 "  -V, --version        print the version and exit\n"
-                 "  -h, --help           this help\n"
-                 "\nSee helpgated(8).\n",
+    fprintf(out,
+            "usage: helpgated [--config FILE] [--foreground] [--check-config]\n"
+            "\n"
+            "  -c, --config FILE    configuration file (default: $HELPGATE_CONFIG or %s)\n"
+            "  -f, --foreground     stay in the foreground (the default under systemd)\n"
+            "  -n, --check-config   check the configuration, print \"configuration OK\" and exit\n"
+            "  -V, --version        print the version and exit\n"
+            "  -h, --help           this help\n"
+            "\nSee helpgated(8).\n",
             hg_config_default_path(NULL));
 }
 
@@ -76,12 +77,14 @@ static uint64_t monotonic_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void log_config_errors(const char *path, const struct hg_config_errors *errors, enum hg_log_level level)
+static void log_config_errors(const char *path, const struct hg_config_errors *errors,
+                              enum hg_log_level level)
 {
     for (size_t i = 0; i < errors->count; i++) {
         const struct hg_config_error *e = &errors->items[i];
-        hg_log(level, level >= HG_LOG_ERROR ? "config_error" : "config_warning", "file=%s line=%d key=%s message=%s",
-               HG_Q(path), e->line, HG_Q(e->key ? e->key : "-"), HG_Q(e->message));
+        hg_log(level, level >= HG_LOG_ERROR ? "config_error" : "config_warning",
+               "file=%s line=%d key=%s message=%s", HG_Q(path), e->line, HG_Q(e->key ? e->key : "-"),
+               HG_Q(e->message));
     }
 }
 
@@ -337,7 +340,9 @@ static void apply_mailboxes(struct daemon *d)
             continue;
         }
         hg_log_info("mailbox_stopping", "mailbox=%s reason=%s", HG_Q(hg_poller_name(d->pollers[i])),
-                    mb == NULL ? "removed" : restart_all ? "intake_settings_changed" : "changed");
+                    mb == NULL    ? "removed"
+                    : restart_all ? "intake_settings_changed"
+                                  : "changed");
         hg_poller_stop(&d->pollers[i]);
     }
     d->n_pollers = kept;
@@ -472,7 +477,8 @@ int main(int argc, char **argv)
     if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
         d.watchdog_usec = 0;
 
-    hg_log_info("starting", "version=%s config=%s pid=%d", PACKAGE_VERSION, HG_Q(d.config_path), (int)getpid());
+    hg_log_info("starting", "version=%s config=%s pid=%d", PACKAGE_VERSION, HG_Q(d.config_path),
+                (int)getpid());
     int status = 1;
     if (connect_database(&d)) {
         if (check_schema(&d) == 0) {

@@ -26,10 +26,10 @@ struct txn {
     const struct hg_intake_message *msg;
     const struct hg_intake_source *source;
     struct hg_intake_result *result;
-    long long customer_id;      /* 0 when none */
-    long long agent_id;         /* 0 when the sender is not an agent */
-    long long raw_id;           /* 0 when no raw source */
-    json_t *warnings;           /* the parser's plus threading's */
+    long long customer_id; /* 0 when none */
+    long long agent_id;    /* 0 when the sender is not an agent */
+    long long raw_id;      /* 0 when no raw source */
+    json_t *warnings;      /* the parser's plus threading's */
     char **error_r;
 };
 
@@ -91,10 +91,11 @@ static int store_raw(struct txn *t)
     const char *params[] = {t->msg->raw_sha256_hex, size, (const char *)t->msg->raw};
     int lengths[] = {0, 0, (int)t->msg->raw_size};
     int formats[] = {0, 0, 1};
-    PGresult *res = hg_pg_exec_full(t->store,
-                                    "INSERT INTO raw_messages (sha256, size, data) VALUES (decode($1, 'hex'), $2, $3)"
-                                    " ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size RETURNING id",
-                                    3, params, lengths, formats, t->error_r);
+    PGresult *res =
+        hg_pg_exec_full(t->store,
+                        "INSERT INTO raw_messages (sha256, size, data) VALUES (decode($1, 'hex'), $2, $3)"
+                        " ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size RETURNING id",
+                        3, params, lengths, formats, t->error_r);
     free(size);
     if (res == NULL)
         return -1;
@@ -112,22 +113,24 @@ static int find_sender(struct txn *t)
     /* Bounces come from the mail system, not from a customer: no customer is created for them. */
     bool may_create = !(t->msg->auto_kind && strcmp(t->msg->auto_kind, "bounce") == 0);
     const char *params[] = {email, t->msg->from_name ? t->msg->from_name : "", may_create ? "t" : "f"};
-    PGresult *res = hg_pg_exec(t->store,
-                               "WITH agent AS (SELECT a.id FROM agents a WHERE lower(a.email) = lower($1) AND a.active"
-                               "   UNION ALL SELECT a.id FROM agent_aliases al JOIN agents a ON a.id = al.agent_id"
-                               "   WHERE lower(al.email) = lower($1) AND a.active LIMIT 1),"
-                               " found AS (SELECT id FROM customers WHERE lower(email) = lower($1)),"
-                               " created AS (INSERT INTO customers (email, name) SELECT $1, NULLIF($2, '')"
-                               "   WHERE $3::boolean AND NOT EXISTS (SELECT 1 FROM agent)"
-                               "   AND NOT EXISTS (SELECT 1 FROM found)"
-                               "   ON CONFLICT ((lower(email))) DO NOTHING RETURNING id)"
-                               " SELECT (SELECT id FROM agent),"
-                               "  COALESCE((SELECT id FROM found), (SELECT id FROM created))",
-                               3, params, t->error_r);
+    PGresult *res =
+        hg_pg_exec(t->store,
+                   "WITH agent AS (SELECT a.id FROM agents a WHERE lower(a.email) = lower($1) AND a.active"
+                   "   UNION ALL SELECT a.id FROM agent_aliases al JOIN agents a ON a.id = al.agent_id"
+                   "   WHERE lower(al.email) = lower($1) AND a.active LIMIT 1),"
+                   " found AS (SELECT id FROM customers WHERE lower(email) = lower($1)),"
+                   " created AS (INSERT INTO customers (email, name) SELECT $1, NULLIF($2, '')"
+                   "   WHERE $3::boolean AND NOT EXISTS (SELECT 1 FROM agent)"
+                   "   AND NOT EXISTS (SELECT 1 FROM found)"
+                   "   ON CONFLICT ((lower(email))) DO NOTHING RETURNING id)"
+                   " SELECT (SELECT id FROM agent),"
+                   "  COALESCE((SELECT id FROM found), (SELECT id FROM created))",
+                   3, params, t->error_r);
     if (res == NULL)
         return -1;
     t->agent_id = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    t->customer_id = t->agent_id != 0 || PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    t->customer_id =
+        t->agent_id != 0 || PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
     return 0;
 }
@@ -145,9 +148,9 @@ static int thread_by_tag(struct txn *t, long long *ticket_r)
         return 0;
     char *number = ll_text(t->msg->ticket_tag);
     const char *params[] = {number};
-    PGresult *res = hg_pg_exec(t->store,
-                               "SELECT COALESCE(merged_into, id), customer_id FROM tickets WHERE number = $1",
-                               1, params, t->error_r);
+    PGresult *res =
+        hg_pg_exec(t->store, "SELECT COALESCE(merged_into, id), customer_id FROM tickets WHERE number = $1",
+                   1, params, t->error_r);
     if (res == NULL) {
         free(number);
         return -1;
@@ -162,9 +165,10 @@ static int thread_by_tag(struct txn *t, long long *ticket_r)
         if (t->agent_id != 0 || (owner != 0 && owner == t->customer_id)) {
             *ticket_r = ticket;
         } else {
-            char *w = hg_xasprintf("ticket tag #%s ignored: the sender is neither that ticket's customer nor an "
-                                   "agent; a new ticket was opened",
-                                   number);
+            char *w =
+                hg_xasprintf("ticket tag #%s ignored: the sender is neither that ticket's customer nor an "
+                             "agent; a new ticket was opened",
+                             number);
             add_warning(t, w);
             free(w);
         }
@@ -226,13 +230,14 @@ static int join_ticket(struct txn *t, long long ticket)
 {
     char *id = ll_text(ticket);
     const char *params[] = {id};
-    PGresult *res = hg_pg_exec(t->store,
-                               "UPDATE tickets SET updated_at = now(),"
-                               " status = CASE WHEN status IN ('resolved', 'closed') THEN 'open' ELSE status END,"
-                               " resolved_at = CASE WHEN status IN ('resolved', 'closed') THEN NULL ELSE resolved_at END,"
-                               " closed_at = CASE WHEN status IN ('resolved', 'closed') THEN NULL ELSE closed_at END"
-                               " WHERE id = $1 RETURNING number",
-                               1, params, t->error_r);
+    PGresult *res =
+        hg_pg_exec(t->store,
+                   "UPDATE tickets SET updated_at = now(),"
+                   " status = CASE WHEN status IN ('resolved', 'closed') THEN 'open' ELSE status END,"
+                   " resolved_at = CASE WHEN status IN ('resolved', 'closed') THEN NULL ELSE resolved_at END,"
+                   " closed_at = CASE WHEN status IN ('resolved', 'closed') THEN NULL ELSE closed_at END"
+                   " WHERE id = $1 RETURNING number",
+                   1, params, t->error_r);
     free(id);
     if (res == NULL)
         return -1;
@@ -262,19 +267,19 @@ static int insert_message(struct txn *t)
     char *raw = t->raw_id ? ll_text(t->raw_id) : NULL;
     char *refs = json_list(m->references, NULL);
     char *warnings = json_dumps(t->warnings, JSON_COMPACT);
-    const char *params[] = {ticket,      m->channel,  customer,    agent,        m->from_email,
-                            m->from_name, m->message_id, m->in_reply_to, refs,      m->subject,
-                            m->body_text, m->body_html, m->reply_text, m->auto_kind, raw,
-                            warnings,    m->date_iso};
-    int rc = query_ll(t,
-                      "INSERT INTO messages (ticket_id, direction, channel, author_customer_id, author_agent_id,"
-                      " from_address, from_name, message_id, in_reply_to, references_ids, subject, body_text,"
-                      " body_html, reply_text, auto_kind, raw_id, parse_warnings, sent_at)"
-                      " VALUES ($1, 'in', $2, $3, $4, $5, $6, $7, $8,"
-                      "  ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10, $11, $12, $13, $14, $15,"
-                      "  ARRAY(SELECT jsonb_array_elements_text($16::jsonb)), $17::timestamptz)"
-                      " RETURNING id",
-                      17, params, &t->result->message_row_id);
+    const char *params[] = {ticket,        m->channel,     customer, agent,      m->from_email, m->from_name,
+                            m->message_id, m->in_reply_to, refs,     m->subject, m->body_text,  m->body_html,
+                            m->reply_text, m->auto_kind,   raw,      warnings,   m->date_iso};
+    int rc =
+        query_ll(t,
+                 "INSERT INTO messages (ticket_id, direction, channel, author_customer_id, author_agent_id,"
+                 " from_address, from_name, message_id, in_reply_to, references_ids, subject, body_text,"
+                 " body_html, reply_text, auto_kind, raw_id, parse_warnings, sent_at)"
+                 " VALUES ($1, 'in', $2, $3, $4, $5, $6, $7, $8,"
+                 "  ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10, $11, $12, $13, $14, $15,"
+                 "  ARRAY(SELECT jsonb_array_elements_text($16::jsonb)), $17::timestamptz)"
+                 " RETURNING id",
+                 17, params, &t->result->message_row_id);
     free(ticket);
     free(customer);
     free(agent);
@@ -290,23 +295,25 @@ static int insert_attachment(struct txn *t, const struct hg_intake_attachment *a
     const char *blob_params[] = {a->sha256_hex, size, (const char *)a->data};
     int lengths[] = {0, 0, (int)a->size};
     int formats[] = {0, 0, 1};
-    PGresult *res = hg_pg_exec_full(t->store,
-                                    "INSERT INTO attachment_blobs (sha256, size, data) VALUES (decode($1, 'hex'), $2, $3)"
-                                    " ON CONFLICT (sha256) DO NOTHING",
-                                    3, blob_params, lengths, formats, t->error_r);
+    PGresult *res =
+        hg_pg_exec_full(t->store,
+                        "INSERT INTO attachment_blobs (sha256, size, data) VALUES (decode($1, 'hex'), $2, $3)"
+                        " ON CONFLICT (sha256) DO NOTHING",
+                        3, blob_params, lengths, formats, t->error_r);
     if (res == NULL) {
         free(size);
         return -1;
     }
     PQclear(res);
     char *message = ll_text(t->result->message_row_id);
-    const char *params[] = {message, a->sha256_hex, a->filename, a->content_type, a->content_id,
-                            a->is_inline ? "t" : "f", size};
-    res = hg_pg_exec(t->store,
-                     "INSERT INTO attachments (message_id, blob_sha256, filename, content_type, content_id,"
-                     " is_inline, size) VALUES ($1, decode($2, 'hex'), $3, COALESCE($4, 'application/octet-stream'),"
-                     " $5, $6, $7)",
-                     7, params, t->error_r);
+    const char *params[] = {
+        message, a->sha256_hex, a->filename, a->content_type, a->content_id, a->is_inline ? "t" : "f", size};
+    res = hg_pg_exec(
+        t->store,
+        "INSERT INTO attachments (message_id, blob_sha256, filename, content_type, content_id,"
+        " is_inline, size) VALUES ($1, decode($2, 'hex'), $3, COALESCE($4, 'application/octet-stream'),"
+        " $5, $6, $7)",
+        7, params, t->error_r);
     free(message);
     free(size);
     if (res == NULL)
@@ -315,7 +322,8 @@ static int insert_attachment(struct txn *t, const struct hg_intake_attachment *a
     return 0;
 }
 
-/* Records the IMAP position with its message: 1 recorded, 0 already recorded, -1 error. No source (chat): 1. */
+/* Records the IMAP position with its message: 1 recorded, 0 already recorded, -1 error. No source (chat): 1.
+ */
 static int record_position(struct txn *t)
 {
     if (t->source == NULL || t->source->mailbox == NULL)
@@ -326,10 +334,11 @@ static int record_position(struct txn *t)
     char *row = t->result->message_row_id ? ll_text(t->result->message_row_id) : NULL;
     const char *params[] = {t->source->mailbox, uidvalidity, uid, row};
     long long fresh = 0;
-    int rc = query_ll(t,
-                      "INSERT INTO intake_seen (mailbox, uidvalidity, uid, message_row_id) VALUES ($1, $2, $3, $4)"
-                      " ON CONFLICT DO NOTHING RETURNING 1",
-                      4, params, &fresh);
+    int rc =
+        query_ll(t,
+                 "INSERT INTO intake_seen (mailbox, uidvalidity, uid, message_row_id) VALUES ($1, $2, $3, $4)"
+                 " ON CONFLICT DO NOTHING RETURNING 1",
+                 4, params, &fresh);
     free(row);
     return rc < 0 ? -1 : fresh == 1;
 }
@@ -337,8 +346,8 @@ static int record_position(struct txn *t)
 static int audit(struct txn *t)
 {
     const char *action = t->result->outcome == HG_INTAKE_NEW_TICKET ? "ticket.create" : "message.add";
-    json_t *details = json_pack("{s:s, s:s, s:I}", "channel", t->msg->channel, "message_id", t->msg->message_id,
-                                "message", (json_int_t)t->result->message_row_id);
+    json_t *details = json_pack("{s:s, s:s, s:I}", "channel", t->msg->channel, "message_id",
+                                t->msg->message_id, "message", (json_int_t)t->result->message_row_id);
     if (t->source != NULL && t->source->mailbox != NULL)
         json_object_set_new(details, "mailbox", json_string(t->source->mailbox));
     if (json_array_size(t->warnings) > 0)

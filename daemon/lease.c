@@ -21,7 +21,7 @@ struct hg_leases {
     pthread_mutex_t lock;
     struct hg_store_params params;
     char *instance;
-    struct hg_store *conn;     /* NULL while disconnected */
+    struct hg_store *conn; /* NULL while disconnected */
     uint64_t generation;
     uint64_t last_ping_ms;
 };
@@ -87,14 +87,15 @@ int hg_lease_try(struct hg_leases *leases, const char *mailbox, bool *held_r, ui
     }
     const char *params[] = {mailbox, leases->instance};
     /* Session-level locks stack: take it only when this session does not hold it yet. */
-    PGresult *res = hg_pg_exec(conn,
-                               "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
-                               " AND pid = pg_backend_pid() AND granted AND objsubid = 1"
-                               " AND ((classid::bigint << 32) | objid::bigint)"
-                               "     = hashtextextended('helpgate.mailbox:' || $1, 0))"
-                               " THEN true ELSE pg_try_advisory_lock(hashtextextended('helpgate.mailbox:' || $1, 0))"
-                               " END",
-                               1, params, error_r);
+    PGresult *res =
+        hg_pg_exec(conn,
+                   "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                   " AND pid = pg_backend_pid() AND granted AND objsubid = 1"
+                   " AND ((classid::bigint << 32) | objid::bigint)"
+                   "     = hashtextextended('helpgate.mailbox:' || $1, 0))"
+                   " THEN true ELSE pg_try_advisory_lock(hashtextextended('helpgate.mailbox:' || $1, 0))"
+                   " END",
+                   1, params, error_r);
     if (res == NULL) {
         pthread_mutex_unlock(&leases->lock);
         return -1;
@@ -139,8 +140,9 @@ void hg_lease_release(struct hg_leases *leases, const char *mailbox)
     if (leases->conn != NULL && hg_store_is_ok(leases->conn)) {
         const char *params[] = {mailbox};
         char *error = NULL;
-        if (hg_pg_command(leases->conn, "SELECT pg_advisory_unlock(hashtextextended('helpgate.mailbox:' || $1, 0))",
-                          1, params, &error) < 0)
+        if (hg_pg_command(leases->conn,
+                          "SELECT pg_advisory_unlock(hashtextextended('helpgate.mailbox:' || $1, 0))", 1,
+                          params, &error) < 0)
             free(error);
     }
     pthread_mutex_unlock(&leases->lock);

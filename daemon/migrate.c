@@ -18,11 +18,10 @@
 /* Arbitrary constant naming the migration lock: "hgmigrat" in ASCII. */
 #define MIGRATION_LOCK_KEY "7522537938436481396"
 
-static const char create_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version integer PRIMARY KEY,"
-    " name text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())";
+static const char create_table_sql[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                       " version integer PRIMARY KEY,"
+                                       " name text NOT NULL,"
+                                       " applied_at timestamptz NOT NULL DEFAULT now())";
 
 int hg_migrate_latest_version(void)
 {
@@ -36,7 +35,8 @@ int hg_migrate_latest_version(void)
 int hg_migrate_current_version(struct hg_store *store, int *version_r, char **error_r)
 {
     *version_r = 0;
-    PGresult *res = hg_pg_exec(store, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, error_r);
+    PGresult *res =
+        hg_pg_exec(store, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, error_r);
     if (res == NULL)
         return -1;
     int exists = PQgetvalue(res, 0, 0)[0] == 't';
@@ -78,7 +78,8 @@ static int apply_one(struct hg_store *store, const struct hg_migration *m, char 
     if (hg_pg_command(store, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY ")", 0, NULL, &inner) < 0 ||
         hg_pg_command(store, create_table_sql, 0, NULL, &inner) < 0)
         goto fail;
-    PGresult *res = hg_pg_exec(store, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &inner);
+    PGresult *res =
+        hg_pg_exec(store, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &inner);
     if (res == NULL)
         goto fail;
     int done = PQntuples(res) > 0;

@@ -39,10 +39,10 @@
 #define STORED_KEYWORD "$HelpgateStored"
 
 struct hg_poller {
-    struct hg_mailbox_config mb;   /* our own copy */
+    struct hg_mailbox_config mb; /* our own copy */
     struct hg_poller_env env;
     pthread_t thread;
-    int wake_fd;                   /* eventfd: written to stop the thread */
+    int wake_fd; /* eventfd: written to stop the thread */
     atomic_bool stopping;
     struct hg_backoff backoff;
     uint64_t lease_token;
@@ -94,12 +94,13 @@ static bool same_str(const char *a, const char *b)
 bool hg_poller_config_equal(const struct hg_poller *poller, const struct hg_mailbox_config *b)
 {
     const struct hg_mailbox_config *a = &poller->mb;
-    return same_str(a->name, b->name) && same_str(a->host, b->host) && a->port == b->port && a->tls == b->tls &&
-           a->tls_verify == b->tls_verify && same_str(a->user, b->user) && a->auth == b->auth &&
-           same_str(a->password_file, b->password_file) && same_str(a->xoauth2_token_file, b->xoauth2_token_file) &&
-           same_str(a->folder, b->folder) && a->after_ingest == b->after_ingest && same_str(a->move_to, b->move_to) &&
-           a->poll_interval == b->poll_interval && a->idle == b->idle && a->max_message_size == b->max_message_size &&
-           a->batch_size == b->batch_size;
+    return same_str(a->name, b->name) && same_str(a->host, b->host) && a->port == b->port &&
+           a->tls == b->tls && a->tls_verify == b->tls_verify && same_str(a->user, b->user) &&
+           a->auth == b->auth && same_str(a->password_file, b->password_file) &&
+           same_str(a->xoauth2_token_file, b->xoauth2_token_file) && same_str(a->folder, b->folder) &&
+           a->after_ingest == b->after_ingest && same_str(a->move_to, b->move_to) &&
+           a->poll_interval == b->poll_interval && a->idle == b->idle &&
+           a->max_message_size == b->max_message_size && a->batch_size == b->batch_size;
 }
 
 const char *hg_poller_name(const struct hg_poller *poller)
@@ -183,7 +184,7 @@ static struct hg_imap *connect_imap(struct hg_poller *p, char **error_r)
     struct hg_imap_params params = {
         .host = p->mb.host,
         .port = p->mb.port,
-        .tls = p->mb.tls == HG_TLS_IMPLICIT ? HG_IMAP_TLS_IMPLICIT
+        .tls = p->mb.tls == HG_TLS_IMPLICIT   ? HG_IMAP_TLS_IMPLICIT
                : p->mb.tls == HG_TLS_STARTTLS ? HG_IMAP_TLS_STARTTLS
                                               : HG_IMAP_TLS_NONE,
         .tls_verify = p->mb.tls_verify,
@@ -198,7 +199,8 @@ static struct hg_imap *connect_imap(struct hg_poller *p, char **error_r)
 }
 
 /* Flags or moves UIDS after their commit. */
-static int apply_action(struct hg_poller *p, struct hg_imap *imap, const uint32_t *uids, size_t n, char **error_r)
+static int apply_action(struct hg_poller *p, struct hg_imap *imap, const uint32_t *uids, size_t n,
+                        char **error_r)
 {
     if (n == 0)
         return 0;
@@ -209,7 +211,8 @@ static int apply_action(struct hg_poller *p, struct hg_imap *imap, const uint32_
 }
 
 /* Messages committed before a crash but never flagged/moved get their action now. */
-static int repair_actions(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos, char **error_r)
+static int repair_actions(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos,
+                          char **error_r)
 {
     if (pos->acted_uid >= pos->last_uid)
         return 0;
@@ -315,7 +318,8 @@ static int drain_new(struct hg_poller *p, struct hg_imap *imap, struct mailbox_p
     return rc;
 }
 
-static int select_folder(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos, char **error_r)
+static int select_folder(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos,
+                         char **error_r)
 {
     uint32_t uidvalidity = 0, uidnext = 0, exists = 0;
     if (hg_imap_select(imap, p->mb.folder, &uidvalidity, &uidnext, &exists, error_r) < 0)
@@ -333,8 +337,8 @@ static int select_folder(struct hg_poller *p, struct hg_imap *imap, struct mailb
         if (save_position(p, pos, error_r) < 0)
             return -1;
     }
-    hg_log_info("imap_selected", "mailbox=%s folder=%s uidvalidity=%u last_uid=%u exists=%u", HG_Q(p->mb.name),
-                HG_Q(p->mb.folder), uidvalidity, pos->last_uid, exists);
+    hg_log_info("imap_selected", "mailbox=%s folder=%s uidvalidity=%u last_uid=%u exists=%u",
+                HG_Q(p->mb.name), HG_Q(p->mb.folder), uidvalidity, pos->last_uid, exists);
     return 0;
 }
 

@@ -20,9 +20,9 @@ struct hg_pool {
     char *application_name;
     int connect_timeout;
     unsigned size;
-    unsigned open;             /* connections that exist, idle or lent */
+    unsigned open; /* connections that exist, idle or lent */
     unsigned n_idle;
-    struct hg_store **idle;    /* size slots */
+    struct hg_store **idle; /* size slots */
 };
 
 static char *dup_or_null(const char *s)
@@ -109,8 +109,8 @@ struct hg_store *hg_pool_get(struct hg_pool *pool, unsigned timeout_ms, char **e
         }
         if (pthread_cond_timedwait(&pool->returned, &pool->lock, &deadline) == ETIMEDOUT) {
             pthread_mutex_unlock(&pool->lock);
-            *error_r = hg_xasprintf("no database connection free within %u ms (pool of %u)", timeout_ms,
-                                    pool->size);
+            *error_r =
+                hg_xasprintf("no database connection free within %u ms (pool of %u)", timeout_ms, pool->size);
             return NULL;
         }
     }

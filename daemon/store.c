@@ -138,7 +138,8 @@ static char *result_error(PGresult *res, PGconn *conn)
 
 /* Finds or makes SQL's prepared statement on this connection: 1 with its name in NAME,
  * 0 when the cache is full (send it unprepared), -1 when preparing failed (*res_r holds why). */
-static int prepared_name(struct hg_store *store, const char *sql, int n_params, char name[16], PGresult **res_r)
+static int prepared_name(struct hg_store *store, const char *sql, int n_params, char name[16],
+                         PGresult **res_r)
 {
     for (int i = 0; i < store->n_prepared; i++) {
         if (strcmp(store->prepared[i], sql) == 0) {

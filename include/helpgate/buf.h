@@ -17,10 +17,10 @@
 #include <stddef.h>
 
 struct hg_buf {
-    char *data;     /* NUL-terminated, or NULL while empty */
-    size_t len;     /* bytes used, not counting the NUL */
-    size_t cap;     /* bytes allocated */
-    size_t max;     /* hard limit on len */
+    char *data; /* NUL-terminated, or NULL while empty */
+    size_t len; /* bytes used, not counting the NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard limit on len */
 };
 
 void hg_buf_init(struct hg_buf *b, size_t max);

@@ -28,75 +28,75 @@ enum hg_after_ingest { HG_AFTER_FLAG, HG_AFTER_MOVE };
 enum hg_imap_auth { HG_AUTH_PASSWORD, HG_AUTH_XOAUTH2 };
 
 struct hg_mailbox_config {
-    char *name;                 /* from [mailbox NAME] */
+    char *name; /* from [mailbox NAME] */
     char *host;
-    int port;                   /* default: 993 for imaps, 143 otherwise */
-    enum hg_tls_mode tls;       /* "imaps" (default), "starttls", "none" */
-    bool tls_verify;            /* default true */
-    bool allow_plaintext;       /* default false; tls = none to a non-loopback host needs it */
+    int port;             /* default: 993 for imaps, 143 otherwise */
+    enum hg_tls_mode tls; /* "imaps" (default), "starttls", "none" */
+    bool tls_verify;      /* default true */
+    bool allow_plaintext; /* default false; tls = none to a non-loopback host needs it */
     char *user;
-    enum hg_imap_auth auth;     /* password_file or xoauth2_token_file set */
-    char *password_file;        /* or NULL */
-    char *xoauth2_token_file;   /* or NULL */
-    char *folder;               /* default "INBOX" */
+    enum hg_imap_auth auth;            /* password_file or xoauth2_token_file set */
+    char *password_file;               /* or NULL */
+    char *xoauth2_token_file;          /* or NULL */
+    char *folder;                      /* default "INBOX" */
     enum hg_after_ingest after_ingest; /* default flag */
-    char *move_to;              /* required when after_ingest = move */
-    int poll_interval;          /* seconds, default 60 */
-    bool idle;                  /* default true */
-    long max_message_size;      /* bytes, default 25 MiB */
-    int batch_size;             /* messages per UID FETCH, default 100 */
-    int line;                   /* line of the [mailbox] header */
+    char *move_to;                     /* required when after_ingest = move */
+    int poll_interval;                 /* seconds, default 60 */
+    bool idle;                         /* default true */
+    long max_message_size;             /* bytes, default 25 MiB */
+    int batch_size;                    /* messages per UID FETCH, default 100 */
+    int line;                          /* line of the [mailbox] header */
 };
 
 struct hg_config {
     /* [helpgate] */
-    char *instance;             /* default: the host name is filled in by the daemon when NULL */
-    char *rules_file;           /* default HG_SYSCONFDIR "/rules.conf" */
-    char *templates_dir;        /* default HG_SYSCONFDIR "/templates" */
-    char *hmac_secret_file;     /* default NULL (required once agents reply by mail) */
-    char *ticket_tag_prefix;    /* default "#" as in [#1234] */
+    char *instance;          /* default: the host name is filled in by the daemon when NULL */
+    char *rules_file;        /* default HG_SYSCONFDIR "/rules.conf" */
+    char *templates_dir;     /* default HG_SYSCONFDIR "/templates" */
+    char *hmac_secret_file;  /* default NULL (required once agents reply by mail) */
+    char *ticket_tag_prefix; /* default "#" as in [#1234] */
 
     /* [database] */
-    char *db_conninfo;          /* libpq conninfo; must not carry password= */
-    char *db_password_file;     /* or NULL */
-    int db_connect_timeout;     /* seconds, default 10 */
+    char *db_conninfo;      /* libpq conninfo; must not carry password= */
+    char *db_password_file; /* or NULL */
+    int db_connect_timeout; /* seconds, default 10 */
 
     /* [smtp] */
-    char *smtp_url;             /* smtp://, smtps:// */
+    char *smtp_url; /* smtp://, smtps:// */
     char *smtp_user;
     char *smtp_password_file;
-    bool smtp_tls_verify;       /* default true */
-    char *smtp_from;            /* the support address */
+    bool smtp_tls_verify; /* default true */
+    char *smtp_from;      /* the support address */
     char *support_domain;
 
     /* [chat] */
-    bool chat_enabled;          /* default false */
-    char *chat_listen;          /* "ADDR:PORT", default "127.0.0.1:8080" */
+    bool chat_enabled; /* default false */
+    char *chat_listen; /* "ADDR:PORT", default "127.0.0.1:8080" */
     char *chat_tls_cert;
     char *chat_tls_key;
     char **chat_allowed_origins; /* NULL-terminated, may be empty */
-    long chat_max_frame;        /* bytes, default 16 KiB */
-    long chat_max_message;      /* bytes, default 8 KiB */
-    int chat_max_connections;   /* default 10000 */
-    int chat_idle_timeout;      /* seconds, default 600 */
-    double chat_rate;           /* messages per second per connection, default 2 */
-    int chat_burst;             /* token bucket size, default 10 */
+    long chat_max_frame;         /* bytes, default 16 KiB */
+    long chat_max_message;       /* bytes, default 8 KiB */
+    int chat_max_connections;    /* default 10000 */
+    int chat_idle_timeout;       /* seconds, default 600 */
+    double chat_rate;            /* messages per second per connection, default 2 */
+    int chat_burst;              /* token bucket size, default 10 */
     int chat_per_ip_connections; /* default 20 */
 
     /* [retention] */
-    int retention_raw_days;         /* default 90, 0 = keep forever */
-    int retention_attachment_days;  /* default 365 */
+    int retention_raw_days;           /* default 90, 0 = keep forever */
+    int retention_attachment_days;    /* default 365 */
     int retention_closed_ticket_days; /* default 730 */
-    char *archive_dir;              /* default "/var/lib/helpgate/archive" */
+    char *archive_dir;                /* default "/var/lib/helpgate/archive" */
 
     struct hg_mailbox_config *mailboxes;
     size_t n_mailboxes;
 };
 
 struct hg_config_error {
-    int line;                   /* 0 when the error is about the whole file */
-    char *key;                  /* or NULL */
-    char *message;              /* what is wrong and what to write instead */
+    int line;      /* 0 when the error is about the whole file */
+    char *key;     /* or NULL */
+    char *message; /* what is wrong and what to write instead */
 };
 
 struct hg_config_errors {
@@ -117,19 +117,19 @@ void hg_config_free(struct hg_config **cfg);
 void hg_config_errors_init(struct hg_config_errors *errors);
 void hg_config_errors_free(struct hg_config_errors *errors);
 /* Adds an error (used by daemon/config_check.c too). */
-void hg_config_errors_add(struct hg_config_errors *errors, int line, const char *key,
-                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void hg_config_errors_add(struct hg_config_errors *errors, int line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* "FILE:LINE: key: message" for error I (FILE:0 drops the line). Caller frees. */
 char *hg_config_error_format(const struct hg_config_errors *errors, size_t i, const char *filename);
 
 /* The setting table, for documentation and --list-keys. */
 struct hg_config_setting_info {
-    const char *section;        /* "helpgate", "database", "mailbox", ... */
+    const char *section; /* "helpgate", "database", "mailbox", ... */
     const char *key;
-    const char *type;           /* "string", "path", "int", "size", "duration", "bool", "enum", "list",
-                                   "number" (decimal, e.g. 0.5) */
-    const char *default_value;  /* as text, or "" */
-    bool reloadable;            /* SIGHUP applies it without a restart */
+    const char *type;          /* "string", "path", "int", "size", "duration", "bool", "enum", "list",
+                                  "number" (decimal, e.g. 0.5) */
+    const char *default_value; /* as text, or "" */
+    bool reloadable;           /* SIGHUP applies it without a restart */
     const char *doc;
 };
 const struct hg_config_setting_info *hg_config_settings(size_t *count_r);

@@ -31,40 +31,40 @@
 struct hg_store;
 
 struct hg_intake_attachment {
-    const char *filename;       /* or NULL */
+    const char *filename; /* or NULL */
     const char *content_type;
-    const char *content_id;     /* or NULL */
+    const char *content_id; /* or NULL */
     bool is_inline;
     const unsigned char *data;
     size_t size;
-    const char *sha256_hex;     /* 64 hex digits */
+    const char *sha256_hex; /* 64 hex digits */
 };
 
 struct hg_intake_message {
-    const char *channel;        /* "email" or "chat" */
-    const char *message_id;     /* never NULL: derived from a hash when the mail had none */
-    const char *in_reply_to;    /* or NULL */
+    const char *channel;           /* "email" or "chat" */
+    const char *message_id;        /* never NULL: derived from a hash when the mail had none */
+    const char *in_reply_to;       /* or NULL */
     const char *const *references; /* NULL-terminated, may be NULL */
-    const char *from_email;     /* or NULL (then the message cannot find a customer) */
+    const char *from_email;        /* or NULL (then the message cannot find a customer) */
     const char *from_name;
     const char *subject;
-    const char *date_iso;       /* ISO 8601 or NULL */
-    long long ticket_tag;       /* 0 when none */
+    const char *date_iso; /* ISO 8601 or NULL */
+    long long ticket_tag; /* 0 when none */
     const char *body_text;
-    const char *body_html;      /* or NULL */
+    const char *body_html; /* or NULL */
     const char *reply_text;
-    const char *auto_kind;      /* NULL, "autoreply", "bounce", "list", "bulk" */
+    const char *auto_kind;       /* NULL, "autoreply", "bounce", "list", "bulk" */
     const char *const *warnings; /* NULL-terminated, may be NULL */
     const struct hg_intake_attachment *attachments;
     size_t n_attachments;
     const char *support_address; /* which of our addresses received it, or NULL */
-    const unsigned char *raw;   /* the source as received, or NULL */
+    const unsigned char *raw;    /* the source as received, or NULL */
     size_t raw_size;
     const char *raw_sha256_hex; /* 64 hex digits when raw is set */
 };
 
 struct hg_intake_source {
-    const char *mailbox;        /* [mailbox NAME]; NULL for chat */
+    const char *mailbox; /* [mailbox NAME]; NULL for chat */
     uint32_t uidvalidity;
     uint32_t uid;
 };
@@ -73,7 +73,7 @@ enum hg_intake_outcome { HG_INTAKE_NEW_TICKET, HG_INTAKE_REPLY, HG_INTAKE_DUPLIC
 
 struct hg_intake_result {
     enum hg_intake_outcome outcome;
-    long long ticket_id;        /* 0 for a duplicate seen only by position */
+    long long ticket_id; /* 0 for a duplicate seen only by position */
     long long ticket_number;
     long long message_row_id;
 };

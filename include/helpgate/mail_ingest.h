@@ -17,9 +17,9 @@
 #include <stdint.h>
 
 struct hg_mail_ingest_settings {
-    const char *ticket_tag_prefix;  /* as in the config; NULL = "#" */
-    const char *support_address;    /* our address, for plus-address tags; or NULL */
-    const char *support_domain;     /* or NULL */
+    const char *ticket_tag_prefix; /* as in the config; NULL = "#" */
+    const char *support_address;   /* our address, for plus-address tags; or NULL */
+    const char *support_domain;    /* or NULL */
 };
 
 int hg_mail_ingest(struct hg_store *store, const char *mailbox, uint32_t uidvalidity, uint32_t uid,

@@ -29,8 +29,9 @@ struct hg_pool;
 struct hg_leases;
 
 /* Stores one fetched message; 0 when stored (or already stored), -1 with *error_r. */
-typedef int hg_poller_ingest_fn(struct hg_store *store, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-                                const char *raw, size_t len, bool truncated, void *arg, char **error_r);
+typedef int hg_poller_ingest_fn(struct hg_store *store, const char *mailbox, uint32_t uidvalidity,
+                                uint32_t uid, const char *raw, size_t len, bool truncated, void *arg,
+                                char **error_r);
 
 struct hg_poller_env {
     struct hg_pool *pool;

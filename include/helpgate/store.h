@@ -19,10 +19,10 @@
 struct hg_store;
 
 struct hg_store_params {
-    const char *conninfo;          /* libpq conninfo or URI */
-    const char *password_file;     /* or NULL */
-    int connect_timeout;           /* seconds; 0 = 10 */
-    const char *application_name;  /* e.g. "helpgated/eu1"; NULL = "helpgate" */
+    const char *conninfo;         /* libpq conninfo or URI */
+    const char *password_file;    /* or NULL */
+    int connect_timeout;          /* seconds; 0 = 10 */
+    const char *application_name; /* e.g. "helpgated/eu1"; NULL = "helpgate" */
 };
 
 struct hg_store *hg_store_connect(const struct hg_store_params *params, char **error_r);

@@ -323,7 +323,7 @@ cmd_run() {
   cat <<EOF
 
 ${c_bold}helpgate demo${c_off}
-  Chat widget:  http://127.0.0.1:$HG_HTTP_PORT/
+  Chat widget:  http://127.0.0.1:$HG_HTTP_PORT/  (served once the chat listener lands; mail works now)
   Mailboxes (IMAP 127.0.0.1:$HG_IMAP_PORT, no TLS, password $p):
     support@$d (helpgate reads it)   customer@$d
     agents l1@$d l2@$d l3@$d   teams team-l1@$d team-l2@$d team-l3@$d

@@ -580,6 +580,22 @@ static size_t write_character_run(struct render *r, const char *text, size_t len
     return run;
 }
 
+/* One piece of text at I that is not white space: a no-break space, an invisible
+ * character (dropped), a control character (dropped) or a run of characters. */
+static size_t write_other(struct render *r, const char *text, size_t len, size_t i)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t skip;
+    if (is_nbsp(s + i, len - i)) {
+        write_content(r, " ", 1, false);
+        return i + 2;
+    }
+    if ((skip = invisible_length(s + i, len - i)) > 0)
+        return i + skip;
+    if (s[i] < 0x20 || s[i] == 0x7F)
+        return i + 1;
+    return write_character_run(r, text, len, i);
+}
 /* Text outside <pre>: runs of whitespace become one pending space. */
 static void write_flowing_text(struct render *r, const char *text, size_t len)
 {
@@ -594,19 +610,11 @@ static void write_flowing_text(struct render *r, const char *text, size_t len)
             i = run;
             continue;
         }
-        size_t skip;
         if (is_ascii_space(s[i])) {
             r->pending_space = true;
             i++;
-        } else if (is_nbsp(s + i, len - i)) {
-            write_content(r, " ", 1, false);
-            i += 2;
-        } else if ((skip = invisible_length(s + i, len - i)) > 0) {
-            i += skip;
-        } else if (s[i] < 0x20 || s[i] == 0x7F) {
-            i++;
         } else {
-            i = write_character_run(r, text, len, i);
+            i = write_other(r, text, len, i);
         }
     }
 }
@@ -617,7 +625,6 @@ static void write_preformatted_text(struct render *r, const char *text, size_t l
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
     while (i < len && !r->full) {
-        size_t skip;
         if (s[i] == '\n') {
             if (!r->pre_fresh)
                 line_break(r);
@@ -626,15 +633,8 @@ static void write_preformatted_text(struct render *r, const char *text, size_t l
         } else if (s[i] == ' ' || s[i] == '\t') {
             write_content(r, text + i, 1, false);
             i++;
-        } else if (is_nbsp(s + i, len - i)) {
-            write_content(r, " ", 1, false);
-            i += 2;
-        } else if ((skip = invisible_length(s + i, len - i)) > 0) {
-            i += skip;
-        } else if (s[i] < 0x20 || s[i] == 0x7F) {
-            i++;
         } else {
-            i = write_character_run(r, text, len, i);
+            i = write_other(r, text, len, i);
         }
     }
 }

@@ -172,3 +172,19 @@ t_make_mail() {
         printf '\n%s\n' "$body"
     } >"$file"
 }
+
+# t_intake_setup MAILBOX-NAME [EXTRA-KEY-LINES]: the common start of an intake test: a
+# database, the services, a fresh mail user named after the test, and a migrated config
+# polling it. Sets BOX (the address) and CONF (the config file).
+t_intake_setup() {
+    t_make_db
+    hg_services_up >/dev/null 2>&1 || t_bail "services did not start"
+    BOX=$(t_mail_user "$T_NAME")
+    CONF="$T_DIR/helpgate.conf"
+    t_write_mailbox_config "$CONF" "$1" "$BOX" "${2:-}"
+}
+
+# t_migrate: apply the schema to the test database with CONF.
+t_migrate() {
+    "$HELPGATECTL" --config "$CONF" migrate >/dev/null 2>&1 || t_bail "migrate failed"
+}

@@ -8,12 +8,9 @@ set -u
 . "$top_srcdir/tests/harness/testlib.sh"
 
 total=1000
-t_make_db
-hg_services_up >/dev/null 2>&1 || t_bail "services did not start"
-box=$(t_mail_user intake-crash)
-conf="$T_DIR/helpgate.conf"
-t_write_mailbox_config "$conf" crashbox "$box" "batch_size = 50"
-"$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
+t_intake_setup crashbox "batch_size = 50"
+t_migrate
+box=$BOX conf=$CONF
 
 mkdir -p "$T_DIR/mails"
 for i in $(seq 1 $total); do

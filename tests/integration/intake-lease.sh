@@ -7,12 +7,9 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-hg_services_up >/dev/null 2>&1 || t_bail "services did not start"
-box=$(t_mail_user intake-lease)
+t_intake_setup shared
+box=$BOX conf=$CONF
 broken=$(t_mail_user intake-broken)
-conf="$T_DIR/helpgate.conf"
-t_write_mailbox_config "$conf" shared "$box"
 printf 'wrong-password\n' >"$T_DIR/secrets/wrong"
 chmod 600 "$T_DIR/secrets/wrong"
 cat >>"$conf" <<CONF
@@ -24,7 +21,7 @@ tls = none
 user = $broken
 password_file = $T_DIR/secrets/wrong
 CONF
-"$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
+t_migrate
 sed 's/^instance = .*/instance = first/' "$conf" >"$T_DIR/first.conf"
 sed 's/^instance = .*/instance = second/' "$conf" >"$T_DIR/second.conf"
 

@@ -8,12 +8,9 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-hg_services_up >/dev/null 2>&1 || t_bail "services did not start"
-box=$(t_mail_user intake-mail)
-conf="$T_DIR/helpgate.conf"
-t_write_mailbox_config "$conf" support "$box"
-"$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
+t_intake_setup support
+t_migrate
+box=$BOX conf=$CONF
 
 log="$T_DIR/helpgated.log"
 t_spawn "$log" "$HELPGATED" --foreground --config "$conf"

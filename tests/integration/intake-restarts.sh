@@ -5,12 +5,9 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-hg_services_up >/dev/null 2>&1 || t_bail "services did not start"
-box=$(t_mail_user intake-restarts)
-conf="$T_DIR/helpgate.conf"
-t_write_mailbox_config "$conf" restarts "$box" "batch_size = 20"
-"$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
+t_intake_setup restarts "batch_size = 20"
+t_migrate
+box=$BOX conf=$CONF
 
 mkdir -p "$T_DIR/mails"
 for i in $(seq 1 300); do

@@ -257,7 +257,20 @@ static int store_one(uint32_t uid, const char *raw, size_t len, bool truncated, 
     return 0;
 }
 
-/* Fetches and stores UIDS, then runs their action. */
+/* Keeps the first error of several: *FIRST takes ERROR when empty, else ERROR is freed. */
+static void keep_first_error(char **first, char *error)
+{
+    if (*first == NULL)
+        *first = error;
+    else
+        free(error);
+}
+
+/*
+ * Fetches and stores UIDS. Whatever was committed then gets its action and its
+ * position saved, even when the batch stopped early; a failed action is
+ * repaired on the next connection (acted_uid stays behind last_uid).
+ */
 static int ingest_batch(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos,
                         const uint32_t *uids, size_t n, char **error_r)
 {
@@ -267,33 +280,47 @@ static int ingest_batch(struct hg_poller *p, struct hg_imap *imap, struct mailbo
         free(b.stored);
         return -1;
     }
-    char *fetch_error = NULL;
-    int rc = hg_imap_fetch_bodies(imap, uids, n, (size_t)p->mb.max_message_size, store_one, &b, &fetch_error);
+    char *error = NULL;
+    int rc = hg_imap_fetch_bodies(imap, uids, n, (size_t)p->mb.max_message_size, store_one, &b, &error);
     hg_pool_put(p->env.pool, &b.store);
-    /* Whatever was committed gets its action, even when the batch stopped early. */
-    char *action_error = NULL;
-    int acted = apply_action(p, imap, b.stored, b.n_stored, &action_error);
-    if (acted == 0 && b.n_stored > 0)
-        pos->acted_uid = pos->last_uid;
-    if (b.n_stored > 0)
+    if (b.error != NULL) { /* the store's reason is the real one, not "stopped by the caller" */
+        free(error);
+        error = b.error;
+    }
+    if (b.n_stored > 0) {
+        char *step_error = NULL;
+        if (apply_action(p, imap, b.stored, b.n_stored, &step_error) == 0) {
+            pos->acted_uid = pos->last_uid;
+        } else {
+            rc = -1;
+            keep_first_error(&error, step_error);
+        }
         hg_log_info("imap_batch_stored", "mailbox=%s messages=%zu last_uid=%u", HG_Q(p->mb.name), b.n_stored,
                     pos->last_uid);
+        step_error = NULL;
+        if (save_position(p, pos, &step_error) < 0) {
+            rc = -1;
+            keep_first_error(&error, step_error);
+        }
+    }
     free(b.stored);
-    if (rc < 0 || acted < 0) {
-        *error_r = b.error ? b.error : fetch_error ? fetch_error : action_error;
-        if (*error_r == NULL)
-            *error_r = hg_xstrdup(stopping(p) ? "stopping" : "batch failed");
-        if (*error_r != b.error)
-            free(b.error);
-        if (*error_r != fetch_error)
-            free(fetch_error);
-        if (*error_r != action_error)
-            free(action_error);
+    if (rc < 0) {
+        *error_r = error != NULL ? error : hg_xstrdup(stopping(p) ? "stopping" : "batch failed");
         return -1;
     }
-    free(b.error);
-    free(fetch_error);
-    return acted == 0 ? save_position(p, pos, error_r) : 0;
+    free(error);
+    return 0;
+}
+
+/* False (logged) when the lease was lost, e.g. its database connection dropped. */
+static bool still_leased(struct hg_poller *p)
+{
+    if (hg_lease_held(p->env.leases, p->lease_token))
+        return true;
+    p->lease_held = false;
+    hg_log_warn("mailbox_lease_lost", "mailbox=%s reason=%s", HG_Q(p->mb.name),
+                HG_Q("the lease's database connection dropped; taking it again"));
+    return false;
 }
 
 /* Stores every message above last_uid. */
@@ -306,12 +333,8 @@ static int drain_new(struct hg_poller *p, struct hg_imap *imap, struct mailbox_p
     size_t batch = p->mb.batch_size > 0 ? (size_t)p->mb.batch_size : 100;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0 && !stopping(p); i += batch) {
-        if (!hg_lease_held(p->env.leases, p->lease_token)) {
-            p->lease_held = false;
-            *error_r = hg_xstrdup("mailbox lease lost (database connection dropped)");
-            rc = -1;
+        if (!still_leased(p))
             break;
-        }
         rc = ingest_batch(p, imap, pos, uids + i, n - i < batch ? n - i : batch, error_r);
     }
     free(uids);
@@ -337,6 +360,9 @@ static int select_folder(struct hg_poller *p, struct hg_imap *imap, struct mailb
         if (save_position(p, pos, error_r) < 0)
             return -1;
     }
+    if (p->mb.after_ingest == HG_AFTER_FLAG && !hg_imap_keywords_allowed(imap))
+        hg_log_info("imap_keywords_refused", "mailbox=%s folder=%s effect=%s", HG_Q(p->mb.name),
+                    HG_Q(p->mb.folder), HG_Q("stored messages get \\Seen only, not " STORED_KEYWORD));
     hg_log_info("imap_selected", "mailbox=%s folder=%s uidvalidity=%u last_uid=%u exists=%u",
                 HG_Q(p->mb.name), HG_Q(p->mb.folder), uidvalidity, pos->last_uid, exists);
     return 0;
@@ -369,11 +395,12 @@ static void session(struct hg_poller *p)
     int rc = select_folder(p, imap, &pos, &error);
     if (rc == 0)
         rc = repair_actions(p, imap, &pos, &error);
-    while (rc == 0 && !stopping(p) && p->lease_held) {
+    /* The lease is checked every round, so an instance that only waits notices a loss too. */
+    while (rc == 0 && !stopping(p) && p->lease_held && still_leased(p)) {
         rc = drain_new(p, imap, &pos, &error);
         if (rc == 0) {
             hg_backoff_reset(&p->backoff);
-            if (!stopping(p))
+            if (!stopping(p) && p->lease_held)
                 rc = wait_for_mail(p, imap, &error);
         }
     }

@@ -4,6 +4,7 @@
 #include "helpgate/config_check.h"
 
 #include "helpgate/alloc.h"
+#include "helpgate/readfile.h"
 #include "helpgate/secret.h"
 
 #include <errno.h>
@@ -31,27 +32,9 @@ const char *hg_config_default_path(const char *path)
 
 static char *read_whole_file(const char *path, size_t *len_r, char **error_r)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        *error_r = hg_xasprintf("cannot open %s: %s", path, strerror(errno));
+    char *text = NULL;
+    if (hg_read_file(path, CONFIG_FILE_MAX, &text, len_r, error_r) < 0)
         return NULL;
-    }
-    char *text = hg_xmalloc(CONFIG_FILE_MAX + 1);
-    size_t len = fread(text, 1, CONFIG_FILE_MAX + 1, f);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        *error_r = hg_xasprintf("cannot read %s", path);
-        free(text);
-        return NULL;
-    }
-    if (len > CONFIG_FILE_MAX) {
-        *error_r = hg_xasprintf("%s is larger than %d bytes; is it really a helpgate config?", path,
-                                CONFIG_FILE_MAX);
-        free(text);
-        return NULL;
-    }
-    *len_r = len;
     return text;
 }
 

@@ -9,6 +9,9 @@
 #include "helpgate/config_check.h"
 #include "helpgate/mail.h"
 #include "helpgate/migrate.h"
+#include "helpgate/rules.h"
+#include "helpgate/rules_file.h"
+#include "helpgate/rules_mail.h"
 #include "helpgate/store.h"
 
 #include <errno.h>
@@ -16,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 
@@ -181,7 +186,7 @@ static char *read_input(const char *path, size_t *len_r)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (f == NULL) {
-        fprintf(stderr, "helpgatectl parse: cannot open %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "helpgatectl: cannot open %s: %s\n", path, strerror(errno));
         return NULL;
     }
     size_t cap = 65536, len = 0;
@@ -189,7 +194,7 @@ static char *read_input(const char *path, size_t *len_r)
     for (;;) {
         if (len == cap) {
             if (cap >= PARSE_INPUT_MAX) {
-                fprintf(stderr, "helpgatectl parse: %s is larger than %u bytes\n", path, PARSE_INPUT_MAX);
+                fprintf(stderr, "helpgatectl: %s is larger than %u bytes\n", path, PARSE_INPUT_MAX);
                 free(data);
                 data = NULL;
                 break;
@@ -201,7 +206,7 @@ static char *read_input(const char *path, size_t *len_r)
         len += n;
         if (n == 0) {
             if (ferror(f)) {
-                fprintf(stderr, "helpgatectl parse: cannot read %s: %s\n", path, strerror(errno));
+                fprintf(stderr, "helpgatectl: cannot read %s: %s\n", path, strerror(errno));
                 free(data);
                 data = NULL;
             }
@@ -265,6 +270,210 @@ static int cmd_parse(struct ctl *ctl, int argc, char **argv)
     return 0;
 }
 
+/* ---- rules ---------------------------------------------------------------------------------- */
+
+/* The rules file: FILE when given, else the configured one (the configuration is optional here). */
+static const char *rules_path(struct ctl *ctl, const char *file, struct hg_config **cfg_r)
+{
+    *cfg_r = NULL;
+    if (file != NULL)
+        return file;
+    const char *config_path = hg_config_default_path(ctl->config_path);
+    if (ctl->config_path != NULL || access(config_path, F_OK) == 0)
+        *cfg_r = load_config_or_explain(config_path, false);
+    return *cfg_r != NULL ? (*cfg_r)->rules_file : hg_rules_default_path();
+}
+
+/* Loads and reports; NULL after printing every error. */
+static struct hg_rules *load_rules_or_explain(const char *path)
+{
+    struct hg_rules_errors errors;
+    hg_rules_errors_init(&errors);
+    struct hg_rules *rules = hg_rules_load(path, &errors);
+    for (size_t i = 0; i < errors.count; i++) {
+        char *line = hg_rules_error_format(&errors, i, path);
+        fprintf(stderr, "%s\n", line);
+        free(line);
+    }
+    if (errors.count > 0)
+        fprintf(stderr, "%s: %zu error%s\n", path, errors.count, errors.count == 1 ? "" : "s");
+    hg_rules_errors_free(&errors);
+    return rules;
+}
+
+static int rules_check(struct ctl *ctl, int argc, char **argv)
+{
+    const char *file = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "helpgatectl rules check: unknown option %s\n", argv[i]);
+            return EXIT_USAGE;
+        }
+        if (file != NULL) {
+            fprintf(stderr, "helpgatectl rules check: one file at a time\n");
+            return EXIT_USAGE;
+        }
+        file = argv[i];
+    }
+    struct hg_config *cfg;
+    const char *path = rules_path(ctl, file, &cfg);
+    struct hg_rules *rules = load_rules_or_explain(path);
+    int rc = rules != NULL ? 0 : EXIT_USAGE;
+    if (rules != NULL)
+        printf("%s: rules OK: %zu rule%s\n", path, hg_rules_count(rules),
+               hg_rules_count(rules) == 1 ? "" : "s");
+    hg_rules_free(&rules);
+    hg_config_free(&cfg);
+    return rc;
+}
+
+/* "2026-11-23T10:00:00Z", "...+01:00", "2026-11-23 10:00" (UTC) or "now"; false when malformed. */
+static bool parse_when(const char *text, int64_t *epoch_r)
+{
+    if (strcmp(text, "now") == 0) {
+        *epoch_r = (int64_t)time(NULL);
+        return true;
+    }
+    struct tm tm = {0};
+    char sep, zone[8] = "";
+    int n = sscanf(text, "%4d-%2d-%2d%c%2d:%2d:%2d%7s", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep,
+                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, zone);
+    if (n < 6 || (sep != 'T' && sep != ' '))
+        return false;
+    int offset = 0;
+    if (zone[0] == '+' || zone[0] == '-') {
+        int hours, minutes;
+        if (sscanf(zone + 1, "%2d:%2d", &hours, &minutes) != 2)
+            return false;
+        offset = (zone[0] == '-' ? -1 : 1) * (hours * 3600 + minutes * 60);
+    } else if (zone[0] != '\0' && strcmp(zone, "Z") != 0) {
+        return false;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *epoch_r = (int64_t)timegm(&tm) - offset;
+    return true;
+}
+
+struct rules_test_args {
+    const char *files[2];
+    int n_files;
+    const char *recipient;
+    struct hg_rules_input in;
+};
+
+/* Reads the options of `rules test` into ARGS; returns 0, or EXIT_USAGE after saying why. */
+static int rules_test_options(int argc, char **argv, struct rules_test_args *a)
+{
+    a->in.customer_known = true;
+    a->in.now = (int64_t)time(NULL);
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes_value = strcmp(opt, "--customer-tier") == 0 || strcmp(opt, "--notes") == 0 ||
+                           strcmp(opt, "--company") == 0 || strcmp(opt, "--open-tickets") == 0 ||
+                           strcmp(opt, "--channel") == 0 || strcmp(opt, "--at") == 0 ||
+                           strcmp(opt, "--recipient") == 0;
+        if (takes_value && value == NULL) {
+            fprintf(stderr, "helpgatectl rules test: %s needs a value\n", opt);
+            return EXIT_USAGE;
+        }
+        char *end = NULL;
+        if (strcmp(opt, "--customer-tier") == 0 &&
+            (strcmp(value, "standard") == 0 || strcmp(value, "premium") == 0 || strcmp(value, "vip") == 0))
+            a->in.customer_tier = value;
+        else if (strcmp(opt, "--notes") == 0)
+            a->in.customer_custom_code_notes = value;
+        else if (strcmp(opt, "--company") == 0)
+            a->in.customer_company = value;
+        else if (strcmp(opt, "--open-tickets") == 0 &&
+                 (a->in.customer_open_tickets = strtol(value, &end, 10)) >= 0 && *end == '\0')
+            ;
+        else if (strcmp(opt, "--channel") == 0 && (strcmp(value, "email") == 0 || strcmp(value, "chat") == 0))
+            a->in.channel = value;
+        else if (strcmp(opt, "--at") == 0 && parse_when(value, &a->in.now))
+            ;
+        else if (strcmp(opt, "--recipient") == 0)
+            a->recipient = value;
+        else if (strcmp(opt, "--custom-code") == 0)
+            a->in.customer_custom_code = true;
+        else if (strcmp(opt, "--new-customer") == 0)
+            a->in.customer_known = false;
+        else if (opt[0] == '-' && opt[1] != '\0') {
+            fprintf(stderr, "helpgatectl rules test: %s %s\n",
+                    takes_value ? "bad value for" : "unknown option", opt);
+            return EXIT_USAGE;
+        } else if (a->n_files < 2) {
+            a->files[a->n_files++] = opt;
+            continue;
+        } else {
+            fprintf(stderr, "helpgatectl rules test: give [RULES-FILE] MESSAGE\n");
+            return EXIT_USAGE;
+        }
+        if (takes_value)
+            i++;
+    }
+    if (a->n_files == 0) {
+        fprintf(stderr, "usage: helpgatectl rules test [RULES-FILE] MESSAGE.eml [options]\n");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int rules_test(struct ctl *ctl, int argc, char **argv)
+{
+    struct rules_test_args a = {0};
+    int rc = rules_test_options(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    struct hg_config *cfg;
+    const char *path = rules_path(ctl, a.n_files == 2 ? a.files[0] : NULL, &cfg);
+    struct hg_rules *rules = load_rules_or_explain(path);
+    if (rules == NULL) {
+        hg_config_free(&cfg);
+        return EXIT_USAGE;
+    }
+    size_t len = 0;
+    char *raw = read_input(a.files[a.n_files - 1], &len);
+    if (raw == NULL) {
+        hg_rules_free(&rules);
+        hg_config_free(&cfg);
+        return 1;
+    }
+    struct hg_mail_limits limits = {.ticket_tag_prefix = cfg != NULL ? cfg->ticket_tag_prefix : NULL};
+    struct hg_mail *mail = hg_mail_parse(raw, len, &limits);
+    free(raw);
+    struct hg_rules_input in;
+    struct hg_rules_mail_views views;
+    hg_rules_input_from_mail(mail, a.recipient, &in, &views);
+    in.channel = a.in.channel != NULL ? a.in.channel : in.channel;
+    in.customer_known = a.in.customer_known;
+    in.customer_tier = a.in.customer_tier;
+    in.customer_custom_code = a.in.customer_custom_code;
+    in.customer_custom_code_notes = a.in.customer_custom_code_notes;
+    in.customer_company = a.in.customer_company;
+    in.customer_open_tickets = a.in.customer_open_tickets;
+    in.now = a.in.now;
+    char *explained = hg_rules_explain(rules, &in);
+    fputs(explained, stdout);
+    free(explained);
+    hg_rules_mail_views_free(&views);
+    hg_mail_free(&mail);
+    hg_rules_free(&rules);
+    hg_config_free(&cfg);
+    return 0;
+}
+
+static int cmd_rules(struct ctl *ctl, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        return rules_check(ctl, argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "test") == 0)
+        return rules_test(ctl, argc, argv);
+    fprintf(stderr, "usage: helpgatectl rules check [FILE]\n"
+                    "       helpgatectl rules test [FILE] MESSAGE.eml [options]\n");
+    return EXIT_USAGE;
+}
+
 /* ---- version / help ------------------------------------------------------------------------- */
 
 static int cmd_version(struct ctl *ctl, int argc, char **argv)
@@ -308,6 +517,16 @@ static const struct command commands[] = {
      "SHA-256, the ticket tag, the auto-submitted verdict and every repair made (warnings).\n"
      "Exit 0 for any message; 1 only when the file cannot be read.",
      "parse [--compact] [--tag-prefix P] [--support-address A] FILE|-", cmd_parse},
+    {"rules",
+     "Check the routing rules, or show how they route one message.\n"
+     "rules check [FILE]: every error as FILE:LINE:COL: what was expected, with a hint (exit 2),\n"
+     "or \"rules OK: N rules\". FILE defaults to the configuration's rules_file.\n"
+     "rules test [FILE] MESSAGE.eml: every rule in order, whether it matched, each condition with the\n"
+     "value it saw, and the resulting actions. Offline: the customer is what the options say:\n"
+     "  --customer-tier standard|premium|vip  --custom-code  --notes TEXT  --company NAME\n"
+     "  --open-tickets N  --new-customer  --channel email|chat  --recipient ADDRESS\n"
+     "  --at 2026-11-23T10:00:00Z (default: now; +HH:MM offsets too)",
+     "rules check [FILE] | rules test [FILE] MESSAGE.eml [options]", cmd_rules},
     {"version", "Print the version and the schema version it needs.", "version", cmd_version},
     {"help", "Show the commands, or the usage of one.", "help [COMMAND]", cmd_help},
 };

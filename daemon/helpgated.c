@@ -5,8 +5,9 @@
  * Life cycle: load the config (a bad file stops start-up with every error
  * listed), connect to PostgreSQL (retrying with backoff and jitter for as
  * long as it takes, logging why), refuse a schema that is behind, then tell
- * systemd READY=1 and serve. SIGHUP reloads the config (a bad file is
- * rejected and the old one keeps running); SIGTERM/SIGINT stop gracefully.
+ * systemd READY=1 and serve. A bad rules file stops start-up too. SIGHUP
+ * reloads the config and the rules (a bad file is rejected and the old one
+ * keeps running); SIGTERM/SIGINT stop gracefully.
  *
  * Signals are blocked in every thread and taken synchronously with
  * sigtimedwait() in the main loop, so no work happens in a signal handler.
@@ -22,6 +23,8 @@
 #include "helpgate/migrate.h"
 #include "helpgate/poller.h"
 #include "helpgate/pool.h"
+#include "helpgate/rules_file.h"
+#include "helpgate/rules_holder.h"
 #include "helpgate/store.h"
 
 #include <errno.h>
@@ -54,6 +57,7 @@ struct daemon {
     struct hg_poller **pollers;
     size_t n_pollers;
     struct hg_mail_ingest_settings ingest;
+    struct hg_rules_holder *rules; /* the routing rules in force */
 };
 
 static void usage(FILE *out)
@@ -117,6 +121,44 @@ static void set_log_prefix(const struct hg_config *cfg)
 
 static void apply_mailboxes(struct daemon *d);
 
+/*
+ * Loads the configured rules file; logs every error and returns -1 when it is
+ * bad. No file at the default path means no rules: every ticket goes to L1.
+ */
+static int load_rules(const struct hg_config *cfg, struct hg_rules **rules_r)
+{
+    struct hg_rules_errors errors;
+    hg_rules_errors_init(&errors);
+    bool missing = false;
+    int rc = hg_rules_load_configured(cfg->rules_file, rules_r, &missing, &errors);
+    for (size_t i = 0; i < errors.count; i++) {
+        const struct hg_rules_error *e = &errors.items[i];
+        hg_log_error("rules_error", "file=%s line=%d col=%d message=%s hint=%s", HG_Q(cfg->rules_file),
+                     e->line, e->col, HG_Q(e->message), HG_Q(e->hint != NULL ? e->hint : ""));
+    }
+    hg_rules_errors_free(&errors);
+    if (missing)
+        hg_log_warn("rules_missing", "file=%s reason=%s", HG_Q(cfg->rules_file),
+                    HG_Q("no rules file: every ticket goes to L1 with the default acknowledgement"));
+    else if (rc == 0)
+        hg_log_info("rules_loaded", "file=%s rules=%zu", HG_Q(cfg->rules_file), hg_rules_count(*rules_r));
+    return rc;
+}
+
+static void reload_rules(struct daemon *d)
+{
+    struct hg_rules *rules = NULL;
+    if (load_rules(d->cfg, &rules) < 0) {
+        hg_log_error("rules_reload_rejected", "file=%s reason=%s", HG_Q(d->cfg->rules_file),
+                     HG_Q("the new rules have errors; the running rules are kept"));
+        return;
+    }
+    if (d->rules != NULL)
+        hg_rules_holder_replace(d->rules, rules);
+    else
+        hg_rules_free(&rules);
+}
+
 static void reload_config(struct daemon *d)
 {
     hg_log_info("config_reload", "file=%s", HG_Q(d->config_path));
@@ -132,6 +174,7 @@ static void reload_config(struct daemon *d)
     hg_config_free(&d->cfg);
     d->cfg = fresh;
     set_log_prefix(d->cfg);
+    reload_rules(d);
     if (d->pool != NULL)
         apply_mailboxes(d);
     hg_log_info("config_reloaded", "file=%s mailboxes=%zu", HG_Q(d->config_path), d->cfg->n_mailboxes);
@@ -464,11 +507,22 @@ int main(int argc, char **argv)
             fprintf(stderr, "helpgated: %s has errors (details above)\n", d.config_path);
         return 2;
     }
+    struct hg_rules *rules = NULL;
+    if (load_rules(d.cfg, &rules) < 0) {
+        fprintf(stderr,
+                "helpgated: the rules file %s has errors (details above; helpgatectl rules check "
+                "shows them too)\n",
+                d.cfg->rules_file);
+        hg_config_free(&d.cfg);
+        return 2;
+    }
     if (check_only) {
         printf("configuration OK\n");
+        hg_rules_free(&rules);
         hg_config_free(&d.cfg);
         return 0;
     }
+    d.rules = hg_rules_holder_new(rules);
     set_log_prefix(d.cfg);
     block_signals(&d);
     if (!foreground && getenv("NOTIFY_SOCKET") == NULL)
@@ -496,6 +550,7 @@ int main(int argc, char **argv)
     }
     tell_parent(&d, '1');
     hg_store_free(&d.store);
+    hg_rules_holder_free(&d.rules);
     hg_config_free(&d.cfg);
     hg_log_info("stopped", "status=%d", status);
     return status;

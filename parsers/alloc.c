@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void out_of_memory(size_t size)
+void hg_out_of_memory(size_t size)
 {
     fprintf(stderr, "level=panic event=out_of_memory size=%zu\n", size);
     abort();
@@ -18,7 +18,7 @@ void *hg_xmalloc(size_t size)
 {
     void *p = malloc(size ? size : 1);
     if (p == NULL)
-        out_of_memory(size);
+        hg_out_of_memory(size);
     return p;
 }
 
@@ -26,7 +26,7 @@ void *hg_xcalloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (p == NULL)
-        out_of_memory(count * size);
+        hg_out_of_memory(count * size);
     return p;
 }
 
@@ -34,7 +34,7 @@ void *hg_xrealloc(void *ptr, size_t size)
 {
     void *p = realloc(ptr, size ? size : 1);
     if (p == NULL)
-        out_of_memory(size);
+        hg_out_of_memory(size);
     return p;
 }
 

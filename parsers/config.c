@@ -18,6 +18,7 @@
 
 #include "helpgate/alloc.h"
 #include "helpgate/buf.h"
+#include "helpgate/suggest.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -35,10 +36,9 @@ enum {
     MAX_FILE_SIZE = 1024 * 1024, /* bytes */
     MAX_LINE = 4096,             /* bytes, without the line end */
     MAX_MAILBOXES = 1000,
-    MAX_ERRORS = 100,     /* then one "too many errors" and the parser stops */
-    MAX_NAME = 64,        /* mailbox names, instance */
-    MAX_ECHO = 80,        /* bytes of a value quoted back in an error */
-    MAX_SUGGEST_LEN = 64, /* longer unknown keys get no suggestion */
+    MAX_ERRORS = 100, /* then one "too many errors" and the parser stops */
+    MAX_NAME = 64,    /* mailbox names, instance */
+    MAX_ECHO = 80,    /* bytes of a value quoted back in an error */
     LABEL_SIZE = MAX_NAME + 16,
 };
 
@@ -681,49 +681,6 @@ static const struct setting *find_setting(enum section_id section, const char *k
     return NULL;
 }
 
-static size_t min_size(size_t a, size_t b)
-{
-    return a < b ? a : b;
-}
-
-/* Most edits at which TYPED still gets a suggestion: max(2, length / 3). */
-static size_t suggestion_limit(const char *typed)
-{
-    size_t len = strlen(typed);
-    return len / 3 > 2 ? len / 3 : 2;
-}
-
-/*
- * Optimal-string-alignment distance (Levenshtein plus swaps of neighbours),
- * ASCII case folded; SIZE_MAX when it is surely above LIMIT.
- */
-static size_t edit_distance(const char *a, const char *b, size_t limit)
-{
-    size_t n = strlen(a), m = strlen(b);
-    size_t before[MAX_SUGGEST_LEN + 1] = {0}, previous[MAX_SUGGEST_LEN + 1], current[MAX_SUGGEST_LEN + 1];
-    if (n > MAX_SUGGEST_LEN || m > MAX_SUGGEST_LEN || (n > m ? n - m : m - n) > limit)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= m; j++)
-        previous[j] = j;
-    for (size_t i = 1; i <= n; i++) {
-        size_t row_min = current[0] = i;
-        for (size_t j = 1; j <= m; j++) {
-            size_t cost = to_lower(a[i - 1]) != to_lower(b[j - 1]);
-            size_t best = min_size(min_size(previous[j] + 1, current[j - 1] + 1), previous[j - 1] + cost);
-            if (i > 1 && j > 1 && to_lower(a[i - 1]) == to_lower(b[j - 2]) &&
-                to_lower(a[i - 2]) == to_lower(b[j - 1]))
-                best = min_size(best, before[j - 2] + 1);
-            current[j] = best;
-            row_min = min_size(row_min, best);
-        }
-        if (row_min > limit)
-            return SIZE_MAX; /* every later row is at least this far */
-        memcpy(before, previous, (m + 1) * sizeof previous[0]);
-        memcpy(previous, current, (m + 1) * sizeof current[0]);
-    }
-    return previous[m];
-}
-
 /* Nearest key of SECTION (any section but EXCEPT when SECTION is SEC_NONE), if close enough. */
 static const struct setting *nearest_setting(enum section_id section, enum section_id except, const char *key)
 {
@@ -733,13 +690,13 @@ static const struct setting *nearest_setting(enum section_id section, enum secti
         const struct setting *s = &settings[i];
         if (section != SEC_NONE ? s->section != section : s->section == except)
             continue;
-        size_t d = edit_distance(key, s->key, suggestion_limit(key));
+        size_t d = hg_edit_distance(key, s->key, hg_suggestion_limit(key));
         if (d < best_distance) {
             best = s;
             best_distance = d;
         }
     }
-    return best_distance <= suggestion_limit(key) ? best : NULL;
+    return best_distance <= hg_suggestion_limit(key) ? best : NULL;
 }
 
 /* Appends LEAD and the sections other than EXCEPT that have KEY, joined by " or "; false when none. */
@@ -773,8 +730,8 @@ static const struct setting *find_without_prefix(enum section_id section, const 
 /* "password" when "password_file" exists: secrets are named by files. */
 static const struct setting *find_file_variant(enum section_id section, const char *key)
 {
-    char with_file[MAX_SUGGEST_LEN + 8];
-    if (strlen(key) > MAX_SUGGEST_LEN)
+    char with_file[HG_SUGGEST_MAX_LEN + 8];
+    if (strlen(key) > HG_SUGGEST_MAX_LEN)
         return NULL;
     snprintf(with_file, sizeof with_file, "%s_file", key);
     return find_setting(section, with_file);
@@ -1022,7 +979,7 @@ static char *convert_enum(const struct setting *s, const char *text, struct valu
             hg_buf_free(&choices);
             return NULL;
         }
-        size_t d = edit_distance(text, c->name, suggestion_limit(text));
+        size_t d = hg_edit_distance(text, c->name, hg_suggestion_limit(text));
         if (d < nearest_distance) {
             nearest = c->name;
             nearest_distance = d;
@@ -1030,7 +987,7 @@ static char *convert_enum(const struct setting *s, const char *text, struct valu
         hg_buf_printf(&choices, "%s%s", c == s->choices ? "" : ", ", c->name);
     }
     char *message;
-    if (nearest_distance <= suggestion_limit(text))
+    if (nearest_distance <= hg_suggestion_limit(text))
         message = hg_xasprintf("invalid choice \"%s\"; did you mean \"%s\"? (choices: %s)",
                                echo(text, shown, sizeof shown), nearest, hg_buf_str(&choices));
     else
@@ -1352,7 +1309,7 @@ static void report_unknown_section(struct parser *p, const char *word, const cha
     const char *best = NULL;
     size_t best_distance = SIZE_MAX;
     for (int i = 0; i < SEC_COUNT; i++) {
-        size_t d = edit_distance(word, section_names[i], suggestion_limit(word));
+        size_t d = hg_edit_distance(word, section_names[i], hg_suggestion_limit(word));
         if (d < best_distance) {
             best = section_names[i];
             best_distance = d;
@@ -1361,7 +1318,7 @@ static void report_unknown_section(struct parser *p, const char *word, const cha
     echo(word, shown, sizeof shown);
     echo(name, shown_name, sizeof shown_name);
     const char *space = *name != '\0' ? " " : "";
-    if (best_distance > suggestion_limit(word))
+    if (best_distance > hg_suggestion_limit(word))
         report(p, p->line, NULL,
                "unknown section [%s%s%s]; write one of [helpgate], [database], [smtp], [chat], [retention] "
                "or [mailbox NAME]",
@@ -1548,9 +1505,9 @@ static void report_key_outside_section(struct parser *p, const char *key)
 /* A line without "=": never quoted back, it may be a pasted secret. */
 static void report_missing_equals(struct parser *p, const char *s)
 {
-    char word[MAX_SUGGEST_LEN + 1];
+    char word[HG_SUGGEST_MAX_LEN + 1];
     size_t n = strcspn(s, " \t:");
-    if (n <= MAX_SUGGEST_LEN && p->section != SEC_NONE && !p->skipping) {
+    if (n <= HG_SUGGEST_MAX_LEN && p->section != SEC_NONE && !p->skipping) {
         memcpy(word, s, n);
         word[n] = '\0';
         if (find_setting(p->section, word) != NULL) {

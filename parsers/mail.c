@@ -101,6 +101,41 @@ static char *decoded_header(struct mail_ctx *c, const struct mail_headers *h, co
     return text;
 }
 
+static bool printable_name(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] <= ' ' || s[i] >= 0x7f)
+            return false;
+    return len > 0;
+}
+
+/*
+ * Keeps the top-level header fields, decoded, for the rules (header.NAME).
+ * Repairs in fields nobody else reads are not worth a warning: they go to a
+ * scratch list.
+ */
+static void copy_headers(struct mail_ctx *c, const struct mail_headers *h)
+{
+    struct mail_warnings scratch = {0};
+    size_t n = h->count < HG_MAIL_MAX_HEADERS ? h->count : HG_MAIL_MAX_HEADERS;
+    c->mail->headers = hg_xcalloc(n + 1, sizeof(*c->mail->headers));
+    for (size_t i = 0; i < n; i++) {
+        const struct mail_header *hd = &h->items[i];
+        if (!printable_name(hd->name, hd->name_len))
+            continue;
+        char *raw = hg_mail_header_unfold(hd);
+        char *text = hg_mail_decode_words(raw, strlen(raw), c->fallback_charset, &scratch, "header");
+        free(raw);
+        hg_mail_collapse_spaces(text);
+        struct hg_mail_header *out = &c->mail->headers[c->mail->n_headers++];
+        out->name = hg_xstrndup(hd->name, hd->name_len);
+        out->value = text;
+    }
+    for (size_t i = 0; i < scratch.count; i++)
+        free(scratch.items[i]);
+    free(scratch.items);
+}
+
 static void read_subject(struct mail_ctx *c, const struct mail_headers *h)
 {
     char *subject = decoded_header(c, h, "Subject", "subject");
@@ -415,6 +450,7 @@ struct hg_mail *hg_mail_parse(const char *raw, size_t len, const struct hg_mail_
     hg_mail_walk(&c, raw, len, &h, body);
     c.fallback_charset = header_fallback_charset(&c);
     read_envelope(&c, &h);
+    copy_headers(&c, &h);
     hg_mail_extract_body(&c);
     hg_mail_extract_attachments(&c);
     extract_reply(c.mail);
@@ -458,6 +494,11 @@ void hg_mail_free(struct hg_mail **mp)
     hg_mail_address_list_free(&m->to);
     hg_mail_address_list_free(&m->cc);
     free(m->delivered_to);
+    for (size_t i = 0; i < m->n_headers; i++) {
+        free(m->headers[i].name);
+        free(m->headers[i].value);
+    }
+    free(m->headers);
     free(m->subject);
     free(m->content_type);
     free(m->body_text);

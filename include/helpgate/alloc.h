@@ -16,6 +16,8 @@ void *hg_xmalloc(size_t size);
 void *hg_xcalloc(size_t count, size_t size);
 void *hg_xrealloc(void *ptr, size_t size);
 char *hg_xstrdup(const char *s);
+/* Logs a panic line and aborts: for libraries' own allocators that return NULL. */
+void hg_out_of_memory(size_t size) __attribute__((noreturn));
 char *hg_xstrndup(const char *s, size_t n);
 /* printf into a new string; the caller frees it. */
 char *hg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

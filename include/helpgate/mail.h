@@ -67,6 +67,14 @@ struct hg_mail_attachment {
     char sha256[65];     /* hex SHA-256 of data */
 };
 
+struct hg_mail_header {
+    char *name;  /* as written (printable ASCII) */
+    char *value; /* unfolded, RFC 2047 words decoded, blanks collapsed */
+};
+
+/* At most this many header fields are kept in struct hg_mail.headers (the first ones). */
+#define HG_MAIL_MAX_HEADERS 200
+
 enum hg_mail_auto {
     HG_MAIL_AUTO_NONE = 0, /* written by a person, as far as the headers tell */
     HG_MAIL_AUTO_AUTOREPLY,
@@ -89,7 +97,9 @@ struct hg_mail {
     struct hg_mail_address_list reply_to;
     struct hg_mail_address_list to;
     struct hg_mail_address_list cc;
-    char *delivered_to; /* Delivered-To / X-Original-To / Envelope-To address, or NULL */
+    char *delivered_to;             /* Delivered-To / X-Original-To / Envelope-To address, or NULL */
+    struct hg_mail_header *headers; /* the message's own header fields, in order (not in JSON) */
+    size_t n_headers;
 
     char *subject;      /* decoded, whitespace collapsed; "" when absent */
     char *content_type; /* "text/plain" or "text/html": the part chosen as main body; NULL if none */

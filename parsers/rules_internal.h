@@ -1,0 +1,237 @@
+/*
+ * rules_internal.h — what the files of the rules module share; not a public API.
+ *
+ * rules_lex.c cuts the file into tokens, rules_parse.c builds and checks the
+ * compiled rule set (conditions as trees of compiled tests, actions as a flat
+ * list), rules_eval.c evaluates it, explains it and writes the JSON form.
+ * A compiled rule set is read-only after parsing.
+ */
+#ifndef HELPGATE_RULES_INTERNAL_H
+#define HELPGATE_RULES_INTERNAL_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include "helpgate/rules.h"
+#include "helpgate/tz.h"
+
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ------------------------------------------------------------ tokens */
+
+enum token_type {
+    TOK_EOF,
+    TOK_WORD,   /* [A-Za-z_][A-Za-z0-9_.+/@-]* */
+    TOK_NUMBER, /* [0-9][0-9:.-]*: numbers, dates, times, spans */
+    TOK_STRING, /* "..." (text holds the decoded value) */
+    TOK_REGEX,  /* /.../flags (text holds the pattern, flags the letters) */
+    TOK_LIST,   /* @name (text holds the name) */
+    TOK_OP,     /* = != < <= > >= */
+    TOK_LPAREN,
+    TOK_RPAREN,
+    TOK_LBRACKET,
+    TOK_RBRACKET,
+    TOK_COMMA,
+    TOK_ERROR, /* text holds the message */
+};
+
+struct token {
+    enum token_type type;
+    char *text; /* NUL-terminated; owned by the lexer, valid until the next call */
+    size_t len;
+    char flags[8]; /* regex flags */
+    int line, col;
+    size_t offset, end; /* where it starts and ends in the text */
+    bool line_start;    /* first token on its line */
+};
+
+struct lexer {
+    const char *p, *end, *start;
+    int line;
+    const char *line_begin;
+    struct token tok[2]; /* current and next */
+    char *buf[2];        /* text storage of tok[0] and tok[1] */
+    size_t cap[2];
+};
+
+void rules_lexer_init(struct lexer *lx, const char *text, size_t len);
+void rules_lexer_free(struct lexer *lx);
+/* The current token; peek(1) is the one after it. */
+const struct token *rules_peek(const struct lexer *lx, int ahead);
+void rules_advance(struct lexer *lx);
+/* "end of file", "\"word\"", "string \"...\"" … for error messages (static buffer per call site). */
+void rules_describe_token(const struct token *t, char *out, size_t size);
+
+/* ------------------------------------------------------------ compiled rules */
+
+enum field_kind { KIND_TEXT, KIND_NUMBER, KIND_BOOL };
+
+enum field_id {
+    F_CHANNEL,
+    F_FROM,
+    F_FROM_DOMAIN,
+    F_FROM_NAME,
+    F_RECIPIENT,
+    F_SUBJECT,
+    F_BODY,
+    F_REPLY,
+    F_HEADER, /* header.NAME */
+    F_ATTACHMENT_COUNT,
+    F_ATTACHMENT_TYPE,
+    F_ATTACHMENT_NAME,
+    F_AUTO,
+    F_CUSTOMER_TIER,
+    F_CUSTOMER_CUSTOM_CODE,
+    F_CUSTOMER_COMPANY,
+    F_CUSTOMER_OPEN_TICKETS,
+    F_CUSTOMER_NEW,
+    F_TIME_WEEKDAY,
+    F_TIME_HOUR,
+    F_TIME_DATE,
+    F_HOURS, /* hours.NAME */
+};
+
+struct field_info {
+    const char *name; /* "header." and "hours." take a suffix */
+    enum field_id id;
+    enum field_kind kind;
+    bool several; /* may have several values */
+    bool time;    /* needs the local time */
+};
+
+const struct field_info *rules_fields(size_t *count_r);
+
+enum op {
+    OP_IS,
+    OP_IS_NOT,
+    OP_CONTAINS,
+    OP_STARTS,
+    OP_ENDS,
+    OP_MATCHES,
+    OP_IN,
+    OP_NOT_IN,
+    OP_EXISTS,
+    OP_EQ, /* numbers */
+    OP_NE,
+    OP_LT,
+    OP_LE,
+    OP_GT,
+    OP_GE,
+    OP_TRUE, /* a yes/no field alone */
+};
+
+/* A set of strings compared case-insensitively (ASCII entries only), sorted for bsearch. */
+struct string_set {
+    char **items; /* lower-cased */
+    size_t count;
+};
+
+struct test {
+    enum field_id field;
+    enum field_kind kind;
+    char *field_arg; /* header name, or calendar name */
+    size_t calendar; /* index for F_HOURS */
+    enum op op;
+    pcre2_code *re;        /* text tests, unless set is used */
+    struct string_set set; /* OP_IN / OP_NOT_IN / OP_IS against a large ASCII list */
+    bool use_set;
+    bool never; /* an empty list: no value can match */
+    long number;
+    char *source; /* the test as written, for explanations */
+
+    /* What the parser read, compiled once every list is known (then freed). */
+    char **items; /* inline values */
+    size_t n_items;
+    char *list_name; /* @name, or NULL */
+    char *pattern;   /* matches */
+    char flags[8];
+    int line, col;             /* of the field */
+    int value_line, value_col; /* of the value */
+};
+
+enum node_type { NODE_TEST, NODE_AND, NODE_OR, NODE_NOT };
+
+struct node {
+    enum node_type type;
+    struct node *left, *right; /* NODE_NOT uses left */
+    struct test *test;
+};
+
+enum action_type {
+    ACT_ROUTE,
+    ACT_ROUTE_AT_LEAST,
+    ACT_PRIORITY,
+    ACT_QUEUE,
+    ACT_TAG,
+    ACT_ASSIGN,
+    ACT_ACKNOWLEDGE, /* text NULL = none */
+    ACT_NOTIFY,
+    ACT_SLA,
+    ACT_STOP,
+};
+
+struct action {
+    enum action_type type;
+    enum hg_rules_tier tier; /* route, notify team (0 = the final tier) */
+    char *text;              /* priority, queue, tag, assign, template, notify address, sla */
+    bool with_notes;
+};
+
+struct rule {
+    char *name;
+    int line;
+    struct node *when; /* NULL: always */
+    struct action *actions;
+    size_t n_actions;
+};
+
+struct span {
+    unsigned days;  /* bit 0 = Monday … bit 6 = Sunday */
+    int start, end; /* minutes of the day, [start, end) */
+};
+
+struct calendar {
+    char *name;
+    int line;
+    struct span *spans;
+    size_t n_spans;
+    int *holidays; /* YYYYMMDD, sorted */
+    size_t n_holidays;
+};
+
+struct named_list {
+    char *name;
+    int line;
+    char **items;
+    size_t count;
+    bool used;
+};
+
+struct hg_rules {
+    char *filename;
+    struct hg_tz *tz; /* NULL: UTC */
+    char *tz_name;
+    struct calendar *calendars;
+    size_t n_calendars;
+    struct named_list *lists;
+    size_t n_lists;
+    struct rule *rules;
+    size_t n_rules;
+    bool uses_time;
+};
+
+/* ------------------------------------------------------------ evaluation helpers */
+
+/* Local time facts of one evaluation (filled when the rules use time). */
+struct eval_time {
+    int weekday; /* 0 = Monday */
+    int hour, minute;
+    int date; /* YYYYMMDD */
+    char weekday_name[4];
+    char date_text[32];
+};
+
+void rules_free_node(struct node *n);
+
+#endif

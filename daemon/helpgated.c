@@ -25,8 +25,10 @@
 #include "helpgate/pool.h"
 #include "helpgate/rules_file.h"
 #include "helpgate/rules_holder.h"
+#include "helpgate/sender.h"
 #include "helpgate/store.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -57,7 +59,9 @@ struct daemon {
     struct hg_poller **pollers;
     size_t n_pollers;
     struct hg_mail_ingest_settings ingest;
-    struct hg_rules_holder *rules; /* the routing rules in force */
+    struct hg_rules_holder *rules;             /* the routing rules in force */
+    struct hg_sender *sender;                  /* drains the outbox; NULL without [smtp] */
+    struct hg_sender_settings sender_settings; /* as the running sender was started (strings owned) */
 };
 
 static void usage(FILE *out)
@@ -120,6 +124,7 @@ static void set_log_prefix(const struct hg_config *cfg)
 }
 
 static void apply_mailboxes(struct daemon *d);
+static void apply_sender(struct daemon *d);
 
 /*
  * Loads the configured rules file; logs every error and returns -1 when it is
@@ -175,8 +180,10 @@ static void reload_config(struct daemon *d)
     d->cfg = fresh;
     set_log_prefix(d->cfg);
     reload_rules(d);
-    if (d->pool != NULL)
+    if (d->pool != NULL) {
         apply_mailboxes(d);
+        apply_sender(d);
+    }
     hg_log_info("config_reloaded", "file=%s mailboxes=%zu", HG_Q(d->config_path), d->cfg->n_mailboxes);
 }
 
@@ -404,20 +411,72 @@ static void apply_mailboxes(struct daemon *d)
     }
 }
 
-static void start_intake(struct daemon *d)
+static struct hg_store_params store_params(const struct daemon *d, char *app_name, size_t size)
 {
-    char app_name[64];
-    snprintf(app_name, sizeof(app_name), "helpgated/%s", d->cfg->instance ? d->cfg->instance : "default");
-    struct hg_store_params params = {
+    snprintf(app_name, size, "helpgated/%s", d->cfg->instance ? d->cfg->instance : "default");
+    return (struct hg_store_params){
         .conninfo = d->cfg->db_conninfo,
         .password_file = d->cfg->db_password_file,
         .connect_timeout = d->cfg->db_connect_timeout,
         .application_name = app_name,
     };
+}
+
+static void free_sender_settings(struct hg_sender_settings *s)
+{
+    free((char *)s->url);
+    free((char *)s->user);
+    free((char *)s->password_file);
+    memset(s, 0, sizeof(*s));
+}
+
+static bool sender_settings_equal(const struct hg_sender_settings *a, const struct hg_config *cfg)
+{
+    return same_setting(a->url, cfg->smtp_url) && same_setting(a->user, cfg->smtp_user) &&
+           same_setting(a->password_file, cfg->smtp_password_file) && a->tls_verify == cfg->smtp_tls_verify &&
+           a->allow_plaintext == cfg->smtp_allow_plaintext && a->retry_initial == cfg->smtp_retry_initial &&
+           a->retry_max == cfg->smtp_retry_max && a->give_up_after == cfg->smtp_give_up_after;
+}
+
+/* Starts, restarts or stops the outbox sender to match [smtp]. */
+static void apply_sender(struct daemon *d)
+{
+    if (d->sender != NULL && d->cfg->smtp_url != NULL && sender_settings_equal(&d->sender_settings, d->cfg))
+        return;
+    if (d->sender != NULL) {
+        hg_log_info("sender_stopping", "reason=%s",
+                    d->cfg->smtp_url != NULL ? "smtp_changed" : "smtp_removed");
+        hg_sender_stop(&d->sender);
+    }
+    free_sender_settings(&d->sender_settings);
+    if (d->cfg->smtp_url == NULL)
+        return;
+    d->sender_settings = (struct hg_sender_settings){
+        .url = copy_setting(d->cfg->smtp_url),
+        .user = copy_setting(d->cfg->smtp_user),
+        .password_file = copy_setting(d->cfg->smtp_password_file),
+        .tls_verify = d->cfg->smtp_tls_verify,
+        .allow_plaintext = d->cfg->smtp_allow_plaintext,
+        .retry_initial = d->cfg->smtp_retry_initial,
+        .retry_max = d->cfg->smtp_retry_max,
+        .give_up_after = d->cfg->smtp_give_up_after,
+    };
+    char app_name[64];
+    struct hg_store_params params = store_params(d, app_name, sizeof app_name);
+    hg_log_info("sender_starting", "retry_initial=%d retry_max=%d give_up_after=%d",
+                d->cfg->smtp_retry_initial, d->cfg->smtp_retry_max, d->cfg->smtp_give_up_after);
+    d->sender = hg_sender_start(&params, &d->sender_settings);
+}
+
+static void start_intake(struct daemon *d)
+{
+    char app_name[64];
+    struct hg_store_params params = store_params(d, app_name, sizeof app_name);
     unsigned size = d->cfg->n_mailboxes < 8 ? (unsigned)d->cfg->n_mailboxes + 1 : 8;
     d->pool = hg_pool_new(&params, size);
     d->leases = hg_leases_new(&params, d->cfg->instance ? d->cfg->instance : app_name);
     apply_mailboxes(d);
+    apply_sender(d);
 }
 
 /* Stops every poller: all are asked first, so they finish their message in flight in parallel. */
@@ -430,6 +489,8 @@ static void stop_intake(struct daemon *d)
     free(d->pollers);
     d->pollers = NULL;
     d->n_pollers = 0;
+    hg_sender_stop(&d->sender);
+    free_sender_settings(&d->sender_settings);
     hg_leases_free(&d->leases);
     hg_pool_free(&d->pool);
     free_ingest_settings(&d->ingest);
@@ -524,6 +585,7 @@ int main(int argc, char **argv)
     }
     d.rules = hg_rules_holder_new(rules);
     set_log_prefix(d.cfg);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
     block_signals(&d);
     if (!foreground && getenv("NOTIFY_SOCKET") == NULL)
         detach(&d);
@@ -552,6 +614,7 @@ int main(int argc, char **argv)
     hg_store_free(&d.store);
     hg_rules_holder_free(&d.rules);
     hg_config_free(&d.cfg);
+    curl_global_cleanup();
     hg_log_info("stopped", "status=%d", status);
     return status;
 }

@@ -68,6 +68,14 @@ struct hg_config {
     bool smtp_tls_verify; /* default true */
     char *smtp_from;      /* the support address */
     char *support_domain;
+    bool smtp_allow_plaintext; /* default false: smtp:// needs STARTTLS unless the server is on loopback */
+    int smtp_retry_initial;    /* seconds, default 30 */
+    int smtp_retry_max;        /* seconds, default 3600 */
+    int smtp_give_up_after;    /* seconds, default 5 days */
+    char **smtp_notify[3];     /* team addresses for L1, L2, L3 (NULL-terminated, may be empty) */
+    char *noreply_pattern;     /* PCRE2 */
+    int ack_throttle;          /* automatic mails per sender per hour, default 3 */
+    int ticket_auto_cap;       /* automatic mails per ticket, default 5 */
 
     /* [chat] */
     bool chat_enabled; /* default false */

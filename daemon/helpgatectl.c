@@ -22,11 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 2
-
-struct ctl {
-    const char *config_path; /* --config, or NULL for the default */
-};
+#include "ctl.h"
 
 struct command {
     const char *name;
@@ -57,7 +53,7 @@ static void print_config_errors(FILE *out, const char *path, const struct hg_con
 }
 
 /* Loads the config for a command; prints every error and returns NULL when it is invalid. */
-static struct hg_config *load_config_or_explain(const char *path, bool show_warnings)
+struct hg_config *load_config_or_explain(const char *path, bool show_warnings)
 {
     struct hg_config_errors errors, warnings;
     hg_config_errors_init(&errors);
@@ -71,7 +67,7 @@ static struct hg_config *load_config_or_explain(const char *path, bool show_warn
     return cfg;
 }
 
-static struct hg_store *connect_or_explain(const struct hg_config *cfg)
+struct hg_store *connect_or_explain(const struct hg_config *cfg)
 {
     struct hg_store_params params = {
         .conninfo = cfg->db_conninfo,
@@ -527,6 +523,17 @@ static const struct command commands[] = {
      "  --open-tickets N  --new-customer  --channel email|chat  --recipient ADDRESS\n"
      "  --at 2026-11-23T10:00:00Z (default: now; +HH:MM offsets too)",
      "rules check [FILE] | rules test [FILE] MESSAGE.eml [options]", cmd_rules},
+    {"agent",
+     "Manage agents: who may answer tickets by mail, in which team (L1, L2, L3), from which addresses.\n"
+     "agent add EMAIL --team L1|L2|L3 [--name NAME] [--lead]; agent list; agent set EMAIL [--team T]\n"
+     "[--name N] [--lead|--no-lead]; agent deactivate EMAIL; agent alias add EMAIL ALIAS;\n"
+     "agent alias remove ALIAS. Every change is written to the audit log.",
+     "agent add|list|set|deactivate|alias ...", cmd_agent},
+    {"customer",
+     "Show or change what helpgate knows of a customer (the rules read it): tier, custom code, notes.\n"
+     "customer show EMAIL; customer set EMAIL [--tier standard|premium|vip] [--custom-code yes|no]\n"
+     "[--notes TEXT] [--company NAME] [--name NAME] (creates the customer when new). Audited.",
+     "customer show|set EMAIL [options]", cmd_customer},
     {"version", "Print the version and the schema version it needs.", "version", cmd_version},
     {"help", "Show the commands, or the usage of one.", "help [COMMAND]", cmd_help},
 };

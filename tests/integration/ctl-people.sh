@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# ctl-people.sh — agents and customers are managed with helpgatectl, never
+# with SQL: add, change, deactivate, aliases, customer tiers and custom-code
+# notes; clear errors; every change leaves an audit row naming the operator.
+set -u
+. "$top_srcdir/tests/harness/tap.sh"
+. "$top_srcdir/tests/harness/testlib.sh"
+
+t_make_db
+conf="$T_DIR/helpgate.conf"
+t_write_config "$conf"
+"$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
+ctl() { "$HELPGATECTL" --config "$conf" "$@"; }
+
+t_is "add an agent" "$(ctl agent add ann@support.test --team L2 --name 'Ann Agent' --lead 2>&1)" \
+    "agent ann@support.test added to team L2"
+out=$(ctl agent add ANN@support.test --team L1 2>&1)
+t_is "the same address twice is refused (exit 2)" "$?" 2
+t_match "with what to do instead" "$out" "exists; change it with helpgatectl agent set"
+out=$(ctl agent add bob@support.test 2>&1)
+t_match "a team is required" "$out" "--team L1\|L2\|L3 is required"
+t_is "add an alias" "$(ctl agent alias add ann@support.test ann.private@home.test 2>&1)" \
+    "ann.private@home.test is now an address of agent ann@support.test"
+out=$(ctl agent alias add nobody@support.test x@home.test 2>&1)
+t_is "an alias for an unknown agent is refused" "$?" 2
+t_match "saying so" "$out" "no agent nobody@support.test"
+out=$(ctl agent add ann.private@home.test --team L1 2>&1)
+t_match "an alias cannot become another agent" "$out" "already an alias"
+t_is "change the team" "$(ctl agent set ann@support.test --team L3 2>&1)" "agent ann@support.test changed"
+t_is "the database has it" "$(t_psql "SELECT team || ' ' || is_lead || ' ' || name FROM agents")" "L3 true Ann Agent"
+list=$(ctl agent list)
+t_match "agent list shows team, state and aliases" "$list" \
+    "^ann@support.test +L3 +active +Ann Agent +lead +ann.private@home.test$"
+t_is "deactivate" "$(ctl agent deactivate ann@support.test 2>&1)" "agent ann@support.test changed"
+t_is "inactive now" "$(t_psql "SELECT active FROM agents")" "f"
+t_is "remove the alias" "$(ctl agent alias remove ann.private@home.test 2>&1)" "alias ann.private@home.test removed"
+
+t_is "set a customer's tier and custom code" \
+    "$(ctl customer set vip@client.test --tier vip --custom-code yes --notes 'SAP connector' --company Client 2>&1)" \
+    "customer vip@client.test saved"
+t_is "in the database" "$(t_psql "SELECT tier || ' ' || custom_code || ' ' || custom_code_notes FROM customers")" \
+    "vip true SAP connector"
+ctl customer set VIP@client.test --tier premium >/dev/null 2>&1
+t_is "a later change keeps the other fields (case-insensitive address)" \
+    "$(t_psql "SELECT count(*) || ' ' || tier || ' ' || custom_code FROM customers GROUP BY tier, custom_code")" \
+    "1 premium true"
+t_match "customer show" "$(ctl customer show vip@client.test)" "^tier +premium$"
+out=$(ctl customer set vip@client.test --tier gold 2>&1)
+t_is "a bad tier is refused" "$?" 2
+
+actor="ctl:${SUDO_USER:-$(id -un)}"
+t_is "every change is audited with the operator" \
+    "$(t_psql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE actor = '$actor'")" \
+    "agent.add,agent.alias.add,agent.set,agent.deactivate,agent.alias.remove,customer.set,customer.set"
+t_done

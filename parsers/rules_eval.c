@@ -3,7 +3,7 @@
  * explains the evaluation for people, and writes the result as JSON (see
  * rules.h for the order and meaning of rules and actions).
  *
- * Evaluation allocates nothing but one PCRE2 match block: values are read
+ * Evaluation allocates one PCRE2 match block and one bit array: values are read
  * from the input in place, tests were compiled when the file was parsed, and
  * the result points into the rule set and the input. The explanation
  * evaluates every test (no short cut) so that it can show each one.
@@ -27,6 +27,8 @@ struct eval {
     pcre2_match_data *md;
     struct eval_time time;
     struct hg_buf *trace; /* explaining: every test is evaluated and written here */
+    uint64_t *ac_bits;    /* rules->ac_words words: the `contains` tests that hold, per field */
+    uint32_t ac_scanned;  /* bit per field: its automaton has run */
 };
 
 const char *hg_rules_tier_name(enum hg_rules_tier tier)
@@ -193,8 +195,24 @@ static bool negative(enum op op)
     return op == OP_IS_NOT || op == OP_NOT_IN;
 }
 
+/* A `contains` test by the field's automaton: the field is scanned once, at the first such test. */
+static bool ac_holds(const struct eval *ev, const struct test *t)
+{
+    struct eval *e = (struct eval *)ev; /* the scan is a cache of this evaluation */
+    uint64_t *bits = e->ac_bits + e->r->ac_word[t->field];
+    if (!(e->ac_scanned & (UINT32_C(1) << t->field))) {
+        e->ac_scanned |= UINT32_C(1) << t->field;
+        rules_ac_scan(&e->r->ac[t->field], single_value(e, t->field), bits);
+    }
+    return (bits[t->ac_slot / 64] >> (t->ac_slot % 64)) & 1;
+}
+
 static bool run_text_test(const struct eval *e, const struct test *t)
 {
+    if (t->use_ac && ac_holds(e, t))
+        return true;
+    if (t->use_ac && t->re == NULL)
+        return false; /* every keyword was ASCII; otherwise the regex below holds the others */
     size_t cursor = 0;
     bool any = false;
     const char *v;
@@ -516,6 +534,14 @@ static void eval_init(struct eval *e, const struct hg_rules *rules, const struct
         hg_out_of_memory(sizeof(PCRE2_SIZE) * 2);
     if (rules != NULL && rules->uses_time)
         fill_time(e);
+    if (rules != NULL && rules->ac_words > 0)
+        e->ac_bits = hg_xcalloc(rules->ac_words, sizeof(*e->ac_bits));
+}
+
+static void eval_done(struct eval *e)
+{
+    pcre2_match_data_free(e->md);
+    free(e->ac_bits);
 }
 
 void hg_rules_evaluate(const struct hg_rules *rules, const struct hg_rules_input *in,
@@ -524,7 +550,7 @@ void hg_rules_evaluate(const struct hg_rules *rules, const struct hg_rules_input
     struct eval e;
     eval_init(&e, rules, in);
     run(&e, out);
-    pcre2_match_data_free(e.md);
+    eval_done(&e);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -577,7 +603,7 @@ char *hg_rules_explain(const struct hg_rules *rules, const struct hg_rules_input
                       e.time.minute, rules->tz_name != NULL ? rules->tz_name : "UTC");
     struct hg_rules_result out;
     run(&e, &out);
-    pcre2_match_data_free(e.md);
+    eval_done(&e);
     static const struct hg_rules none = {.filename = "(no rules)"};
     explain_result(rules != NULL ? rules : &none, &out, &b);
     return hg_buf_steal(&b);

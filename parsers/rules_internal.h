@@ -17,6 +17,7 @@
 #include <pcre2.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* ------------------------------------------------------------ tokens */
 
@@ -127,6 +128,32 @@ struct string_set {
     size_t count;
 };
 
+/* Aho–Corasick automaton of the keyword lists of `contains` tests on one field (rules_ac.c). */
+struct rules_ac {
+    uint32_t n_states;
+    unsigned n_classes;
+    uint8_t byte_class[256];
+    uint32_t *next;      /* n_states × n_classes transitions */
+    uint32_t *out_first; /* per state: first output, or UINT32_MAX */
+    uint32_t *out_next;  /* per output: the next one of the same state */
+    uint32_t *out_slot;  /* per output: the test slot it sets */
+    uint32_t *dict;      /* per state: nearest state with outputs on the failure chain, 0 for none */
+    size_t n_slots;      /* tests using this automaton */
+};
+
+struct rules_ac_keyword {
+    const char *text; /* ASCII */
+    uint32_t slot;
+};
+
+void rules_ac_init(struct rules_ac *ac);
+void rules_ac_build(struct rules_ac *ac, const struct rules_ac_keyword *keywords, size_t n, size_t n_slots);
+void rules_ac_free(struct rules_ac *ac);
+/* Sets the bit of every slot whose keyword occurs in TEXT (NUL-terminated). */
+void rules_ac_scan(const struct rules_ac *ac, const char *text, uint64_t *bits);
+
+#define N_FIELD_IDS (F_HOURS + 1)
+
 struct test {
     enum field_id field;
     enum field_kind kind;
@@ -136,7 +163,9 @@ struct test {
     pcre2_code *re;        /* text tests, unless set is used */
     struct string_set set; /* OP_IN / OP_NOT_IN / OP_IS against a large ASCII list */
     bool use_set;
-    bool never; /* an empty list: no value can match */
+    bool never;       /* an empty list: no value can match */
+    bool use_ac;      /* a `contains` test answered by its field's automaton */
+    uint32_t ac_slot; /* its bit among the field's slots */
     long number;
     char *source; /* the test as written, for explanations */
 
@@ -219,6 +248,9 @@ struct hg_rules {
     struct rule *rules;
     size_t n_rules;
     bool uses_time;
+    struct rules_ac ac[N_FIELD_IDS]; /* per field: its `contains` tests' keywords */
+    size_t ac_word[N_FIELD_IDS];     /* where the field's bits start in an evaluation's bit array */
+    size_t ac_words;                 /* 64-bit words for all fields */
 };
 
 /* ------------------------------------------------------------ evaluation helpers */

@@ -37,8 +37,16 @@ enum {
     MAX_PATTERN = 8 * 1024 * 1024, /* bytes of a pattern built from a list */
 };
 
+/* The keywords of one field's `contains` tests, gathered while compiling. */
+struct ac_builder {
+    struct rules_ac_keyword *keywords; /* text owned */
+    size_t count;
+    uint32_t slots;
+};
+
 struct parser {
     struct lexer lx;
+    struct ac_builder ac[N_FIELD_IDS];
     const char *text;
     const char *filename;
     struct hg_rules *r;
@@ -1385,6 +1393,63 @@ static uint32_t flag_options(const char *flags)
     return options;
 }
 
+static bool fields_info_several(enum field_id id)
+{
+    for (size_t i = 0; i < N_FIELDS; i++)
+        if (fields[i].id == id)
+            return fields[i].several;
+    return true;
+}
+
+static bool none_empty(char *const *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (items[i][0] == '\0')
+            return false;
+    return true;
+}
+
+/*
+ * The test's ASCII keywords join its field's automaton, and the test gets a
+ * bit (slot) there. Returns how many keywords were ASCII (0: nothing done).
+ */
+static size_t add_to_automaton(struct parser *p, struct test *t, char *const *items, size_t count)
+{
+    struct ac_builder *b = &p->ac[t->field];
+    size_t ascii = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!all_ascii(&items[i], 1))
+            continue;
+        if (ascii++ == 0) {
+            t->use_ac = true;
+            t->ac_slot = b->slots++;
+        }
+        b->keywords = hg_xrealloc(b->keywords, (b->count + 1) * sizeof(*b->keywords));
+        b->keywords[b->count++] = (struct rules_ac_keyword){.text = hg_xstrdup(items[i]), .slot = t->ac_slot};
+    }
+    return ascii;
+}
+
+/* Builds every field's automaton from what compile_test() gathered, and frees the gathering. */
+static void build_automata(struct parser *p)
+{
+    size_t words = 0;
+    for (size_t f = 0; f < N_FIELD_IDS; f++) {
+        struct ac_builder *b = &p->ac[f];
+        rules_ac_init(&p->r->ac[f]);
+        p->r->ac_word[f] = words;
+        if (b->slots > 0) {
+            rules_ac_build(&p->r->ac[f], b->keywords, b->count, b->slots);
+            words += (b->slots + 63) / 64;
+        }
+        for (size_t i = 0; i < b->count; i++)
+            free((char *)b->keywords[i].text);
+        free(b->keywords);
+        memset(b, 0, sizeof(*b));
+    }
+    p->r->ac_words = words;
+}
+
 static void compile_test(struct parser *p, struct test *t)
 {
     char *const *items = t->items;
@@ -1415,6 +1480,13 @@ static void compile_test(struct parser *p, struct test *t)
         t->never = true;
         return;
     }
+    bool skip_ascii = false; /* the ASCII entries went to the automaton; the regex takes the others */
+    if (t->op == OP_CONTAINS && !fields_info_several(t->field) && none_empty(items, count)) {
+        size_t ascii = add_to_automaton(p, t, items, count);
+        if (ascii == count)
+            return;
+        skip_ascii = ascii > 0;
+    }
     if ((t->op == OP_IN || t->op == OP_NOT_IN || t->op == OP_IS || t->op == OP_IS_NOT) &&
         count > SET_THRESHOLD && all_ascii(items, count)) {
         build_set(&t->set, items, count);
@@ -1432,9 +1504,13 @@ static void compile_test(struct parser *p, struct test *t)
                                       t->op == OP_NOT_IN
                                   ? "\\A(?:"
                                   : "(?:");
+        bool first = true;
         for (size_t i = 0; i < count; i++) {
-            if (i > 0)
+            if (skip_ascii && all_ascii(&items[i], 1))
+                continue;
+            if (!first)
                 hg_buf_append_char(&b, '|');
+            first = false;
             append_literal(&b, items[i]);
         }
         hg_buf_append_str(&b, t->op == OP_CONTAINS || t->op == OP_STARTS ? ")" : ")\\z");
@@ -1566,6 +1642,8 @@ void hg_rules_free(struct hg_rules **rules)
         free(r->calendars[i].holidays);
     }
     free(r->calendars);
+    for (size_t f = 0; f < N_FIELD_IDS; f++)
+        rules_ac_free(&r->ac[f]);
     hg_tz_free(&r->tz);
     free(r->tz_name);
     free(r->filename);
@@ -1595,6 +1673,7 @@ struct hg_rules *hg_rules_parse(const char *text, size_t len, const char *filena
     rules_lexer_free(&p.lx);
     for (size_t i = 0; i < p.r->n_rules && !p.gave_up; i++)
         compile_node(&p, p.r->rules[i].when);
+    build_automata(&p);
     if (errors->count > errors_before) {
         sort_errors(errors->items + errors_before, errors->count - errors_before - (p.gave_up ? 1 : 0));
         hg_rules_free(&p.r);

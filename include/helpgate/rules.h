@@ -180,7 +180,7 @@ struct hg_rules_result {
 
 /*
  * Evaluates RULES (NULL: no rules, only the default) against IN. Never fails;
- * allocates nothing but one PCRE2 match block per call.
+ * allocates nothing but one PCRE2 match block and one bit array per call.
  */
 void hg_rules_evaluate(const struct hg_rules *rules, const struct hg_rules_input *in,
                        struct hg_rules_result *out);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <time.h>
 
 static char *data_dir(const char *sub)
@@ -571,6 +572,58 @@ static void test_limits_and_hostile_input(void)
     hg_rules_errors_free(&errors);
 }
 
+/* Naive ASCII case-insensitive substring search: the reference for the keyword automaton. */
+static bool naive_contains(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = text; *p != '\0'; p++)
+        if (strncasecmp(p, word, n) == 0)
+            return true;
+    return false;
+}
+
+/* `contains` with ASCII keywords runs on an Aho-Corasick automaton: it must agree with a naive search. */
+static void test_keyword_automaton(void)
+{
+    unsigned seed = 4242;
+    static const char alphabet[] = "abAB.-( \xc3\xa4";
+    size_t disagreements = 0, holds = 0;
+    for (int round = 0; round < 300; round++) {
+        char words[4][8], text[48];
+        char rules[512];
+        size_t n = (size_t)sprintf(rules, "rule \"k\" when subject contains [");
+        for (int w = 0; w < 4; w++) {
+            int len = 1 + rand_r(&seed) % 4;
+            for (int i = 0; i < len; i++)
+                words[w][i] = "abAB.-("[rand_r(&seed) % 7];
+            words[w][len] = '\0';
+            if (w == 3 && round % 3 == 0)
+                strcpy(words[w],
+                       "\xc3\xa4"); /* a non-ASCII keyword: the list is split between automaton and regex */
+            n += (size_t)sprintf(rules + n, "%s\"%s\"", w ? ", " : "", words[w]);
+        }
+        sprintf(rules + n, "] then route L2 end\nrule \"k2\" when reply contains \"%s\" then tag r end\n",
+                words[0]);
+        int len = rand_r(&seed) % 40;
+        for (int i = 0; i < len; i++)
+            text[i] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
+        text[len] = '\0';
+        bool want = false;
+        for (int w = 0; w < 4; w++)
+            want = want || naive_contains(text, words[w]);
+        char *got = route(rules, "x@example.com", text);
+        bool have = strncmp(got, "L2", 2) == 0;
+        holds += have;
+        if (have != want) {
+            disagreements++;
+            printf("# automaton says %d, naive search %d: text \"%s\" in %s", have, want, text, rules);
+        }
+        free(got);
+    }
+    ok(disagreements == 0 && holds > 20 && holds < 280,
+       "the keyword automaton agrees with a naive search on 300 random cases (%zu held)", holds);
+}
+
 int main(void)
 {
     test_error_files();
@@ -581,5 +634,6 @@ int main(void)
     test_result_details();
     test_errors_inline();
     test_limits_and_hostile_input();
+    test_keyword_automaton();
     return tap_done();
 }

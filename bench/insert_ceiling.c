@@ -1,30 +1,51 @@
 /*
  * insert_ceiling.c — the PostgreSQL side's ceiling for bench/ingest (a benchmark, not a test).
  *
- *   insert_ceiling CONNINFO DIR [--mode txn|one] [--unprepared] [--truncate]
+ *   insert_ceiling CONNINFO DIR [--mode txn|one|six] [--commit-every N] [--unprepared] [--truncate]
  *
  * Bare libpq over the given connection (the same unix socket helpgated uses):
- * for every DIR/ *.eml, in name order, one transaction that stores what
- * helpgate must at least store per message, in helpgate's own tables (the
- * database has the helpgate schema, so indexes and constraints are the same):
+ * for every DIR/ *.eml, in name order, the rows helpgate stores per message,
+ * in helpgate's own tables (the database has the helpgate schema, so indexes,
+ * constraints and column compression are the same). Two sets of rows:
+ *
+ * Three rows (--mode txn, --mode one): what helpgate must at least store.
  *   raw_messages (sha256, size, data)   the raw bytes, bytea as a binary parameter
  *   tickets      (subject, channel)     a ticket-like row
  *   messages     (ticket_id, direction, channel, from_address, message_id,
  *                 subject, body_text, raw_id)
  *                                       a message-like row with the file's text
  *                                       (invalid UTF-8 bytes read as Latin-1)
- * Statements are prepared once. --mode txn (default): BEGIN, the three INSERTs
- * (each RETURNING what the next needs), COMMIT: five round trips per message.
- * --mode one: the three INSERTs as one statement (data-modifying CTEs) in its
- * own implicit transaction: one round trip per message. --unprepared sends
- * every statement with PQexecParams instead (parsed and planned each time, as
- * helpgated does today): a what-if, not a ceiling. --truncate empties the
- * three tables (and what references them) first.
+ * --mode txn (default): BEGIN, the three INSERTs (each RETURNING what the next
+ * needs), COMMIT: five round trips per message. --mode one: the three INSERTs
+ * as one statement (data-modifying CTEs): one round trip per message.
+ *
+ * Six rows (--mode six): the rows helpgated writes for a new message, as
+ * helpgate_intake_message() (sql/003) writes them, in one statement:
+ *   raw_messages  as above, ON CONFLICT (sha256) DO UPDATE as helpgated
+ *   customers     the sender, looked up by lower(email) and inserted when new
+ *                 (address and display name from the From line)
+ *   tickets       (subject, channel, customer_id, support_address), for every
+ *                 message (helpgated updates the ticket of a reply instead)
+ *   messages      as above plus author_customer_id, from_name, in_reply_to
+ *   audit_log     ('system', 'ticket.create', ticket, customer, the same JSON
+ *                 details: channel, message_id, message row, mailbox)
+ *   intake_seen   (mailbox, uidvalidity, uid = the file's number, message row)
+ * Not done here, though helpgated does them: the duplicate check, the agent
+ * lookup, threading, and attachments (two statements per attachment, about
+ * one message in ten of the shared corpus), so this ceiling is, if anything,
+ * easier than helpgated's work.
+ *
+ * --commit-every N (modes one and six; default 1): BEGIN, N messages, COMMIT,
+ * as helpgated commits once per IMAP batch; 1 = every message in its own
+ * implicit transaction. --unprepared sends every statement with PQexecParams
+ * instead (parsed and planned each time): a what-if, not a ceiling.
+ * --truncate empties the tables first (audit_log's append-only trigger is
+ * disabled for that moment: the database is a scratch one).
  *
  * Files are read and their SHA-256, headers and text prepared before the clock
  * starts: only the database work is timed. Prints one line, key=value:
- *   insert_ceiling mode=M prepared=yes|no messages=N bytes=B seconds=S msgs_per_s=R
- *                  client_cpu_s=C server_cpu_s=P
+ *   insert_ceiling mode=M rows=3|6 commit_every=N prepared=yes|no messages=N bytes=B seconds=S
+ *                  msgs_per_s=R client_cpu_s=C server_cpu_s=P
  * server_cpu_s is the CPU time of this connection's backend process, read from
  * /proc (so only when the server runs on this machine and /proc is readable;
  * -1 otherwise). Exits 1 with the server's message on any failure.
@@ -50,7 +71,11 @@ struct message {
     char size_text[24];
     char *subject;
     char *from;
+    char *from_email; /* the address in From (between <> when present) */
+    char *from_name;  /* the display name before it, or NULL */
     char *message_id;
+    char *in_reply_to;
+    char uid_text[16]; /* the file's number in name order, as its IMAP UID would be */
     char *text;
 };
 
@@ -188,6 +213,38 @@ static void strip_angles(char *id)
         id[n - 1] = '\0';
 }
 
+static char *copy_range(const char *s, size_t n)
+{
+    char *out = xmalloc(n + 1);
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* Splits a From line: "Name <addr>" or "addr"; quotes around the name are dropped. */
+static void split_from(const char *from, char **email_r, char **name_r)
+{
+    *email_r = NULL;
+    *name_r = NULL;
+    if (from == NULL || from[0] == '\0') {
+        *email_r = copy_range("unknown@ceiling.invalid", strlen("unknown@ceiling.invalid"));
+        return;
+    }
+    const char *lt = strrchr(from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+    if (lt == NULL || gt == NULL) {
+        *email_r = copy_range(from, strlen(from));
+        return;
+    }
+    *email_r = copy_range(lt + 1, (size_t)(gt - lt - 1));
+    const char *start = from, *end = lt;
+    while (start < end && (*start == ' ' || *start == '"'))
+        start++;
+    while (end > start && (end[-1] == ' ' || end[-1] == '"'))
+        end--;
+    if (end > start)
+        *name_r = copy_range(start, (size_t)(end - start));
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
     return strcmp((*a)->d_name, (*b)->d_name);
@@ -236,6 +293,10 @@ static struct message *load(const char *dir, size_t *n_r, size_t *bytes_r)
         m->from = header(m->raw, m->len, "From");
         m->message_id = header(m->raw, m->len, "Message-ID");
         strip_angles(m->message_id);
+        m->in_reply_to = header(m->raw, m->len, "In-Reply-To");
+        strip_angles(m->in_reply_to);
+        split_from(m->from, &m->from_email, &m->from_name);
+        snprintf(m->uid_text, sizeof(m->uid_text), "%d", i + 1);
         m->text = to_utf8(m->raw, m->len);
         *bytes_r += m->len;
         free(names[i]);
@@ -286,6 +347,26 @@ static const char *const sql_ticket =
 static const char *const sql_message =
     "INSERT INTO messages (ticket_id, direction, channel, from_address, message_id, subject, body_text,"
     " raw_id) VALUES ($1, 'in', 'email', $2, $3, $4, $5, $6)";
+/* The six rows of a new message, as helpgate_intake_message() writes them (see the top). */
+static const char *const sql_six =
+    "WITH r AS (INSERT INTO raw_messages (sha256, size, data) VALUES ($1, $2, $3)"
+    "  ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size RETURNING id),"
+    " nc AS (INSERT INTO customers (email, name) SELECT $4, $5"
+    "  WHERE NOT EXISTS (SELECT 1 FROM customers WHERE lower(email) = lower($4))"
+    "  ON CONFLICT ((lower(email))) DO NOTHING RETURNING id),"
+    " c AS (SELECT id FROM nc UNION ALL SELECT id FROM customers WHERE lower(email) = lower($4) LIMIT 1),"
+    " t AS (INSERT INTO tickets (subject, channel, customer_id, support_address)"
+    "  SELECT $6, 'email', (SELECT id FROM c), 'support@ceiling.invalid' RETURNING id),"
+    " m AS (INSERT INTO messages (ticket_id, direction, channel, author_customer_id, from_address, from_name,"
+    "  message_id, in_reply_to, subject, body_text, raw_id)"
+    "  SELECT t.id, 'in', 'email', (SELECT id FROM c), $4, $5, $7, $8, $6, $9, r.id FROM r, t"
+    "  RETURNING id, ticket_id),"
+    " a AS (INSERT INTO audit_log (actor, action, ticket_id, customer_id, details)"
+    "  SELECT 'system', 'ticket.create', m.ticket_id, (SELECT id FROM c), "
+    "jsonb_strip_nulls(jsonb_build_object("
+    "  'channel', 'email', 'message_id', $7::text, 'message', m.id, 'mailbox', 'ceiling')) FROM m)"
+    " INSERT INTO intake_seen (mailbox, uidvalidity, uid, message_row_id) SELECT 'ceiling', 1, $10, m.id "
+    "FROM m";
 static const char *const sql_all =
     "WITH r AS (INSERT INTO raw_messages (sha256, size, data) VALUES ($1, $2, $3) RETURNING id),"
     " t AS (INSERT INTO tickets (subject, channel) VALUES ($4, 'email') RETURNING id)"
@@ -338,9 +419,33 @@ static void store_one(PGconn *conn, const struct message *m)
                    "INSERT (one statement)"));
 }
 
+/* One round trip: the six rows of a new message in one statement. */
+static void store_six(PGconn *conn, const struct message *m)
+{
+    const char *params[] = {
+        (const char *)m->sha256,      m->size_text,  m->raw,         m->from_email, m->from_name,
+        m->subject ? m->subject : "", m->message_id, m->in_reply_to, m->text,       m->uid_text};
+    int lengths[] = {SHA256_DIGEST_SIZE, 0, (int)m->len, 0, 0, 0, 0, 0, 0, 0};
+    int formats[] = {1, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    PQclear(expect(conn, run(conn, "six", sql_six, 10, params, lengths, formats), PGRES_COMMAND_OK,
+                   "INSERT (six rows, one statement)"));
+}
+
+/* Empties what the modes write; audit_log is append-only, so its trigger is off for the moment. */
+static void truncate_tables(PGconn *conn)
+{
+    command(conn, "BEGIN");
+    command(conn, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only");
+    command(conn, "TRUNCATE raw_messages, tickets, messages, customers, audit_log, intake_seen CASCADE");
+    command(conn, "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only");
+    command(conn, "COMMIT");
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: insert_ceiling CONNINFO DIR [--mode txn|one] [--unprepared] [--truncate]\n");
+    fprintf(stderr,
+            "usage: insert_ceiling CONNINFO DIR [--mode txn|one|six] [--commit-every N] [--unprepared]"
+            " [--truncate]\n");
     exit(2);
 }
 
@@ -350,19 +455,27 @@ int main(int argc, char **argv)
         usage();
     const char *mode = "txn";
     int truncate = 0;
+    long commit_every = 1;
     for (int i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
+        char *end;
+        if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
             mode = argv[++i];
-        else if (strcmp(argv[i], "--truncate") == 0)
+        } else if (strcmp(argv[i], "--commit-every") == 0 && i + 1 < argc) {
+            commit_every = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || commit_every < 1)
+                usage();
+        } else if (strcmp(argv[i], "--truncate") == 0)
             truncate = 1;
         else if (strcmp(argv[i], "--unprepared") == 0)
             use_prepared = 0;
         else
             usage();
     }
-    int one = strcmp(mode, "one") == 0;
-    if (!one && strcmp(mode, "txn") != 0)
+    int one = strcmp(mode, "one") == 0, six = strcmp(mode, "six") == 0;
+    if (!one && !six && strcmp(mode, "txn") != 0)
         usage();
+    if (commit_every > 1 && !one && !six)
+        usage(); /* txn commits every message by definition */
 
     size_t n, bytes;
     struct message *list = load(argv[2], &n, &bytes);
@@ -372,22 +485,29 @@ int main(int argc, char **argv)
         fail(conn, NULL, "connect");
     PQsetNoticeProcessor(conn, quiet, NULL);
     if (truncate)
-        command(conn, "TRUNCATE raw_messages, tickets, messages CASCADE");
+        truncate_tables(conn);
     if (use_prepared) {
         prepare(conn, "raw", sql_raw, 3);
         prepare(conn, "ticket", sql_ticket, 1);
         prepare(conn, "message", sql_message, 6);
         prepare(conn, "all", sql_all, 7);
+        prepare(conn, "six", sql_six, 10);
     }
 
     double server0 = backend_cpu(PQbackendPID(conn));
     double client0 = own_cpu();
     double t0 = now();
     for (size_t i = 0; i < n; i++) {
-        if (one)
+        if (commit_every > 1 && i % (size_t)commit_every == 0)
+            command(conn, "BEGIN");
+        if (six)
+            store_six(conn, &list[i]);
+        else if (one)
             store_one(conn, &list[i]);
         else
             store_txn(conn, &list[i]);
+        if (commit_every > 1 && ((i + 1) % (size_t)commit_every == 0 || i + 1 == n))
+            command(conn, "COMMIT");
     }
     double seconds = now() - t0;
     double client = own_cpu() - client0;
@@ -395,15 +515,18 @@ int main(int argc, char **argv)
     double server = server0 < 0 || server1 < 0 ? -1.0 : server1 - server0;
     PQfinish(conn);
 
-    printf("insert_ceiling mode=%s prepared=%s messages=%zu bytes=%zu seconds=%.4f msgs_per_s=%.1f"
-           " client_cpu_s=%.3f server_cpu_s=%.3f\n",
-           mode, use_prepared ? "yes" : "no", n, bytes, seconds, seconds > 0 ? (double)n / seconds : 0.0,
-           client, server);
+    printf("insert_ceiling mode=%s rows=%d commit_every=%ld prepared=%s messages=%zu bytes=%zu seconds=%.4f"
+           " msgs_per_s=%.1f client_cpu_s=%.3f server_cpu_s=%.3f\n",
+           mode, six ? 6 : 3, commit_every, use_prepared ? "yes" : "no", n, bytes, seconds,
+           seconds > 0 ? (double)n / seconds : 0.0, client, server);
     for (size_t i = 0; i < n; i++) {
         free(list[i].raw);
         free(list[i].subject);
         free(list[i].from);
+        free(list[i].from_email);
+        free(list[i].from_name);
         free(list[i].message_id);
+        free(list[i].in_reply_to);
         free(list[i].text);
     }
     free(list);

@@ -9,7 +9,9 @@
  * raw source as binary: nothing is ever spliced into SQL text. A concurrent
  * copy of the same message stored by another instance shows up as a unique
  * violation: the transaction is rolled back and run once more, and then
- * finds the stored copy.
+ * finds the stored copy. hg_intake_store_in_transaction() sends the same
+ * statements inside the caller's transaction and leaves failures (that retry
+ * included) to the caller, who rolls back and replays message by message.
  */
 #include "helpgate/intake.h"
 
@@ -29,6 +31,13 @@ static const char intake_sql[] =
     " $1, $2, $3, $4, $5, $6, ARRAY(SELECT jsonb_array_elements_text($7::jsonb)),"
     " $8, $9, $10, $11::timestamptz, $12, $13, $14, $15, $16,"
     " ARRAY(SELECT jsonb_array_elements_text($17::jsonb)), $18, decode($19, 'hex'), $20)";
+
+/* The same with the rules' decision for a new ticket (sql/004). */
+static const char intake_routed_sql[] =
+    "SELECT outcome, ticket_id, ticket_number, message_row_id FROM helpgate_intake_routed("
+    " $1, $2, $3, $4, $5, $6, ARRAY(SELECT jsonb_array_elements_text($7::jsonb)),"
+    " $8, $9, $10, $11::timestamptz, $12, $13, $14, $15, $16,"
+    " ARRAY(SELECT jsonb_array_elements_text($17::jsonb)), $18, decode($19, 'hex'), $20, $21::jsonb)";
 
 static char *json_list(const char *const *items)
 {
@@ -79,12 +88,15 @@ static int call_intake(struct hg_store *store, const struct hg_intake_message *m
                             warnings,
                             m->support_address,
                             m->raw ? m->raw_sha256_hex : NULL,
-                            (const char *)m->raw};
-    int lengths[20] = {0};
-    int formats[20] = {0};
+                            (const char *)m->raw,
+                            m->route_json};
+    int lengths[21] = {0};
+    int formats[21] = {0};
     lengths[19] = (int)m->raw_size;
     formats[19] = 1;
-    PGresult *res = hg_pg_exec_full(store, intake_sql, 20, params, lengths, formats, error_r);
+    bool routed = m->route_json != NULL;
+    PGresult *res = hg_pg_exec_full(store, routed ? intake_routed_sql : intake_sql, routed ? 21 : 20, params,
+                                    lengths, formats, error_r);
     free(refs);
     free(warnings);
     if (res == NULL)
@@ -124,17 +136,28 @@ static int insert_attachment(struct hg_store *store, long long message_row_id,
         7, params, error_r);
 }
 
+/* The statements of one message, in whatever transaction is open (or the call's own). */
+static int store_statements(struct hg_store *store, const struct hg_intake_message *msg,
+                            const struct hg_intake_source *source, struct hg_intake_result *result,
+                            char **error_r)
+{
+    memset(result, 0, sizeof(*result));
+    int rc = call_intake(store, msg, source, result, error_r);
+    if (rc == 0 && result->outcome != HG_INTAKE_DUPLICATE)
+        for (size_t i = 0; i < msg->n_attachments && rc == 0; i++)
+            rc = insert_attachment(store, result->message_row_id, &msg->attachments[i], error_r);
+    if (rc == 0 && result->outcome != HG_INTAKE_DUPLICATE && msg->after != NULL)
+        rc = msg->after(msg->after_arg, store, result, error_r);
+    return rc;
+}
+
 static int attempt(struct hg_store *store, const struct hg_intake_message *msg,
                    const struct hg_intake_source *source, struct hg_intake_result *result, char **error_r)
 {
-    memset(result, 0, sizeof(*result));
-    bool with_attachments = msg->n_attachments > 0;
+    bool with_attachments = msg->n_attachments > 0 || msg->after != NULL; /* more than one statement */
     if (with_attachments && hg_pg_command(store, "BEGIN", 0, NULL, error_r) < 0)
         return -1;
-    int rc = call_intake(store, msg, source, result, error_r);
-    if (with_attachments && rc == 0 && result->outcome != HG_INTAKE_DUPLICATE)
-        for (size_t i = 0; i < msg->n_attachments && rc == 0; i++)
-            rc = insert_attachment(store, result->message_row_id, &msg->attachments[i], error_r);
+    int rc = store_statements(store, msg, source, result, error_r);
     if (with_attachments) {
         if (rc == 0)
             rc = hg_pg_command(store, "COMMIT", 0, NULL, error_r);
@@ -155,6 +178,25 @@ int hg_intake_store(struct hg_store *store, const struct hg_intake_message *msg,
         rc = attempt(store, msg, source, result, error_r);
     }
     return rc;
+}
+
+int hg_intake_store_in_transaction(struct hg_store *store, const struct hg_intake_message *msg,
+                                   const struct hg_intake_source *source, struct hg_intake_result *result,
+                                   char **error_r)
+{
+    return store_statements(store, msg, source, result, error_r);
+}
+
+bool hg_intake_failure_is_message_specific(struct hg_store *store)
+{
+    static const char *const classes[] = {"22", "23", "54", "P0"};
+    const char *state = hg_pg_last_sqlstate(store);
+    if (!hg_store_is_ok(store) || strlen(state) != 5)
+        return false;
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strncmp(state, classes[i], 2) == 0)
+            return true;
+    return false;
 }
 
 const char *hg_intake_outcome_name(enum hg_intake_outcome outcome)

@@ -6,9 +6,19 @@
  *      means the server renumbered the folder: start again from UID 1 (the
  *      Message-ID key keeps that rescan free of duplicates);
  *   2. repair: messages stored but not yet flagged/moved (a crash between
- *      the commit and the IMAP command) get their action now;
- *   3. fetch every UID above last_uid in batches; each message is committed
- *      before the next, and the batch's action runs after its commits;
+ *      the commit and the IMAP command) get their action now; only UIDs
+ *      that intake_seen records as stored, so a message passed over below
+ *      keeps no flag it does not deserve;
+ *   3. fetch every UID above last_uid in batches. A batch is one
+ *      transaction: BEGIN, every message, the new last_uid, COMMIT (a kill
+ *      anywhere before the commit leaves nothing, after it the position and
+ *      the messages together). If a statement fails, the batch is rolled back
+ *      and fetched again, and each message then gets its own transaction (the
+ *      intake's unique-violation retry works there): a message the database
+ *      refuses for its own data, while others of the batch are stored, is
+ *      logged and passed over; any other failure stops the batch, keeps what
+ *      was committed, and the session retries. The batch's action runs after
+ *      its commit(s), then acted_uid is saved;
  *   4. wait (IDLE or poll), then go back to 3.
  * The lease is checked before every batch; a lost lease ends the session.
  */
@@ -17,6 +27,7 @@
 #include "helpgate/alloc.h"
 #include "helpgate/backoff.h"
 #include "helpgate/imap.h"
+#include "helpgate/intake.h"
 #include "helpgate/lease.h"
 #include "helpgate/log.h"
 #include "helpgate/pool.h"
@@ -154,23 +165,73 @@ static int load_position(struct hg_poller *p, struct mailbox_position *pos, char
     return res == NULL ? -1 : 0;
 }
 
+/* The position's upsert, on STORE (inside the caller's transaction, if any). */
+static int write_position(struct hg_store *store, const char *mailbox, const struct mailbox_position *pos,
+                          char **error_r)
+{
+    char uidvalidity[16], last_uid[16], acted_uid[16];
+    snprintf(uidvalidity, sizeof(uidvalidity), "%u", pos->uidvalidity);
+    snprintf(last_uid, sizeof(last_uid), "%u", pos->last_uid);
+    snprintf(acted_uid, sizeof(acted_uid), "%u", pos->acted_uid);
+    const char *params[] = {mailbox, uidvalidity, last_uid, acted_uid};
+    return hg_pg_command(store,
+                         "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid, acted_uid)"
+                         " VALUES ($1, $2, $3, $4) ON CONFLICT (mailbox) DO UPDATE"
+                         " SET uidvalidity = $2, last_uid = $3, acted_uid = $4, updated_at = now()",
+                         4, params, error_r);
+}
+
 static int save_position(struct hg_poller *p, const struct mailbox_position *pos, char **error_r)
 {
     struct hg_store *store = hg_pool_get(p->env.pool, POOL_WAIT_MS, error_r);
     if (store == NULL)
         return -1;
-    char uidvalidity[16], last_uid[16], acted_uid[16];
-    snprintf(uidvalidity, sizeof(uidvalidity), "%u", pos->uidvalidity);
-    snprintf(last_uid, sizeof(last_uid), "%u", pos->last_uid);
-    snprintf(acted_uid, sizeof(acted_uid), "%u", pos->acted_uid);
-    const char *params[] = {p->mb.name, uidvalidity, last_uid, acted_uid};
-    int rc = hg_pg_command(store,
-                           "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid, acted_uid)"
-                           " VALUES ($1, $2, $3, $4) ON CONFLICT (mailbox) DO UPDATE"
-                           " SET uidvalidity = $2, last_uid = $3, acted_uid = $4, updated_at = now()",
-                           4, params, error_r);
+    int rc = write_position(store, p->mb.name, pos, error_r);
     hg_pool_put(p->env.pool, &store);
     return rc;
+}
+
+/* The UIDs in FIRST..LAST that intake_seen records as stored, ascending. */
+static int load_stored_uids(struct hg_poller *p, const struct mailbox_position *pos, uint32_t first,
+                            uint32_t last, uint32_t **uids_r, size_t *n_r, char **error_r)
+{
+    *uids_r = NULL;
+    *n_r = 0;
+    struct hg_store *store = hg_pool_get(p->env.pool, POOL_WAIT_MS, error_r);
+    if (store == NULL)
+        return -1;
+    char uidvalidity[16], from[16], to[16];
+    snprintf(uidvalidity, sizeof(uidvalidity), "%u", pos->uidvalidity);
+    snprintf(from, sizeof(from), "%u", first);
+    snprintf(to, sizeof(to), "%u", last);
+    const char *params[] = {p->mb.name, uidvalidity, from, to};
+    PGresult *res = hg_pg_exec(store,
+                               "SELECT uid FROM intake_seen WHERE mailbox = $1 AND uidvalidity = $2"
+                               " AND uid BETWEEN $3 AND $4 ORDER BY uid",
+                               4, params, error_r);
+    hg_pool_put(p->env.pool, &store);
+    if (res == NULL)
+        return -1;
+    size_t n = (size_t)PQntuples(res);
+    *uids_r = hg_xcalloc(n + 1, sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++)
+        (*uids_r)[i] = (uint32_t)strtoul(PQgetvalue(res, (int)i, 0), NULL, 10);
+    *n_r = n;
+    PQclear(res);
+    return 0;
+}
+
+/* Keeps in UIDS (ascending) only those also in KEEP (ascending); returns how many are left. */
+static size_t intersect_uids(uint32_t *uids, size_t n, const uint32_t *keep, size_t n_keep)
+{
+    size_t out = 0, j = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (j < n_keep && keep[j] < uids[i])
+            j++;
+        if (j < n_keep && keep[j] == uids[i])
+            uids[out++] = uids[i];
+    }
+    return out;
 }
 
 /* ---- IMAP session --------------------------------------------------------------------------- */
@@ -210,16 +271,26 @@ static int apply_action(struct hg_poller *p, struct hg_imap *imap, const uint32_
     return hg_imap_add_flags(imap, uids, n, flags, error_r);
 }
 
-/* Messages committed before a crash but never flagged/moved get their action now. */
+/*
+ * Messages committed before a crash but never flagged/moved get their action now: those of
+ * acted_uid+1..last_uid that the server still has and intake_seen records as stored.
+ */
 static int repair_actions(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos,
                           char **error_r)
 {
     if (pos->acted_uid >= pos->last_uid)
         return 0;
-    uint32_t *uids = NULL;
-    size_t n = 0;
+    uint32_t *uids = NULL, *stored = NULL;
+    size_t n = 0, n_stored = 0;
     if (hg_imap_uid_search_range(imap, pos->acted_uid + 1, pos->last_uid, &uids, &n, error_r) < 0)
         return -1;
+    if (n > 0 &&
+        load_stored_uids(p, pos, pos->acted_uid + 1, pos->last_uid, &stored, &n_stored, error_r) < 0) {
+        free(uids);
+        return -1;
+    }
+    n = intersect_uids(uids, n, stored, n_stored);
+    free(stored);
     int rc = apply_action(p, imap, uids, n, error_r);
     free(uids);
     if (rc < 0)
@@ -230,32 +301,37 @@ static int repair_actions(struct hg_poller *p, struct hg_imap *imap, struct mail
     return save_position(p, pos, error_r);
 }
 
-struct batch {
-    struct hg_poller *p;
-    struct hg_store *store;
-    struct mailbox_position *pos;
-    uint32_t *stored;
-    size_t n_stored;
+/* ---- one batch ------------------------------------------------------------------------------ */
+
+/* A stored message, kept for its log line (after the commit) and its action. */
+struct stored {
+    uint32_t uid;
+    size_t bytes;
+    struct hg_intake_result result;
+};
+
+/* A message the database refused for its own data (replay only). */
+struct rejected {
+    uint32_t uid;
+    char sqlstate[6];
     char *error;
 };
 
-static int store_one(uint32_t uid, const char *raw, size_t len, bool truncated, void *arg)
-{
-    struct batch *b = arg;
-    struct hg_poller *p = b->p;
-    if (stopping(p))
-        return -1;
-    if (truncated)
-        hg_log_warn("imap_message_too_large", "mailbox=%s uid=%u max_message_size=%ld", HG_Q(p->mb.name), uid,
-                    p->mb.max_message_size);
-    if (p->env.ingest(b->store, p->mb.name, b->pos->uidvalidity, uid, raw, len, truncated, p->env.ingest_arg,
-                      &b->error) < 0)
-        return -1;
-    b->stored[b->n_stored++] = uid;
-    if (uid > b->pos->last_uid)
-        b->pos->last_uid = uid;
-    return 0;
-}
+struct batch {
+    struct hg_poller *p;
+    struct hg_store *store;
+    const struct mailbox_position *pos;
+    size_t capacity;       /* UIDs asked for: the most either list can hold */
+    bool in_transaction;   /* true: the whole batch in our transaction; false: one per message */
+    struct stored *stored; /* in UID order */
+    size_t n_stored;
+    struct rejected *rejected;
+    size_t n_rejected;
+    uint32_t last_uid;   /* the highest UID stored or passed over */
+    uint32_t warned_uid; /* too-large warnings are logged once per UID, not again on a replay */
+    bool store_failed;   /* a statement failed (not IMAP, not stopping) */
+    char *error;         /* the store's reason for stopping */
+};
 
 /* Keeps the first error of several: *FIRST takes ERROR when empty, else ERROR is freed. */
 static void keep_first_error(char **first, char *error)
@@ -266,43 +342,241 @@ static void keep_first_error(char **first, char *error)
         free(error);
 }
 
+static void log_stored(const struct hg_poller *p, const struct stored *s)
+{
+    hg_log_info("message_stored", "mailbox=%s uid=%u outcome=%s ticket=%lld message=%lld bytes=%zu",
+                HG_Q(p->mb.name), s->uid, hg_intake_outcome_name(s->result.outcome), s->result.ticket_number,
+                s->result.message_row_id, s->bytes);
+}
+
+/* Forgets what the batch stored: its transaction was rolled back. */
+static void batch_reset(struct batch *b)
+{
+    b->n_stored = 0;
+    for (size_t i = 0; i < b->n_rejected; i++)
+        free(b->rejected[i].error);
+    b->n_rejected = 0;
+    b->last_uid = b->pos->last_uid;
+    b->store_failed = false;
+}
+
+static void reject(struct batch *b, uint32_t uid, char *error)
+{
+    struct rejected *r = &b->rejected[b->n_rejected++];
+    r->uid = uid;
+    snprintf(r->sqlstate, sizeof(r->sqlstate), "%s", hg_pg_last_sqlstate(b->store));
+    r->error = error;
+    if (uid > b->last_uid)
+        b->last_uid = uid;
+}
+
+/* The fetch callback: stores one message, in the batch's transaction or in its own. */
+static int store_one(uint32_t uid, const char *raw, size_t len, bool truncated, void *arg)
+{
+    struct batch *b = arg;
+    struct hg_poller *p = b->p;
+    if (stopping(p) || b->n_stored + b->n_rejected >= b->capacity)
+        return -1;
+    if (truncated && uid > b->warned_uid)
+        hg_log_warn("imap_message_too_large", "mailbox=%s uid=%u max_message_size=%ld", HG_Q(p->mb.name), uid,
+                    p->mb.max_message_size);
+    if (uid > b->warned_uid)
+        b->warned_uid = uid;
+    struct hg_poller_message msg = {.mailbox = p->mb.name,
+                                    .uidvalidity = b->pos->uidvalidity,
+                                    .uid = uid,
+                                    .raw = raw,
+                                    .len = len,
+                                    .truncated = truncated,
+                                    .in_transaction = b->in_transaction};
+    struct stored *s = &b->stored[b->n_stored];
+    char *error = NULL;
+    if (p->env.ingest(b->store, &msg, p->env.ingest_arg, &s->result, &error) == 0) {
+        s->uid = uid;
+        s->bytes = len;
+        b->n_stored++;
+        if (uid > b->last_uid)
+            b->last_uid = uid;
+        if (!b->in_transaction)
+            log_stored(p, s);
+        return 0;
+    }
+    if (!b->in_transaction && hg_intake_failure_is_message_specific(b->store)) {
+        reject(b, uid, error); /* its own transaction is gone; the others go on */
+        return 0;
+    }
+    b->store_failed = true;
+    keep_first_error(&b->error, error);
+    return -1;
+}
+
+/* Sends SQL; on failure marks the batch failed with the reason. */
+static int batch_command(struct batch *b, const char *sql)
+{
+    char *error = NULL;
+    if (hg_pg_command(b->store, sql, 0, NULL, &error) == 0)
+        return 0;
+    b->store_failed = true;
+    keep_first_error(&b->error, error);
+    return -1;
+}
+
+static void rollback(struct batch *b)
+{
+    PGconn *conn = hg_store_conn(b->store);
+    if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "ROLLBACK"));
+}
+
 /*
- * Fetches and stores UIDS. Whatever was committed then gets its action and its
- * position saved, even when the batch stopped early; a failed action is
- * repaired on the next connection (acted_uid stays behind last_uid).
+ * The batch in one transaction: BEGIN, every message, the position, COMMIT.
+ * Returns 0 when committed (the fetch may have stopped early: *FETCH_ERROR
+ * says why); -1 when nothing was (b->store_failed: a statement failed, and
+ * the batch is rolled back).
+ */
+static int store_in_one_transaction(struct batch *b, struct hg_imap *imap, const uint32_t *uids, size_t n,
+                                    char **fetch_error)
+{
+    struct hg_poller *p = b->p;
+    b->in_transaction = true;
+    if (batch_command(b, "BEGIN") < 0)
+        return -1;
+    /* An IMAP failure or a stop ends the fetch early: what was stored is committed all the same. */
+    (void)hg_imap_fetch_bodies(imap, uids, n, (size_t)p->mb.max_message_size, store_one, b, fetch_error);
+    if (!b->store_failed && b->n_stored > 0) {
+        struct mailbox_position next = *b->pos;
+        next.last_uid = b->last_uid;
+        char *error = NULL;
+        if (write_position(b->store, p->mb.name, &next, &error) < 0) {
+            b->store_failed = true;
+            keep_first_error(&b->error, error);
+        }
+    }
+    if (!b->store_failed && batch_command(b, "COMMIT") == 0) {
+        for (size_t i = 0; i < b->n_stored; i++)
+            log_stored(p, &b->stored[i]);
+        return 0;
+    }
+    rollback(b);
+    batch_reset(b);
+    b->store_failed = true;
+    return -1;
+}
+
+/*
+ * The replay: every message of the batch in its own transaction (fetched
+ * again; nothing was flagged). Refused messages are passed over only when
+ * some message of the batch was stored: when all fail, the cause is not
+ * one message, and the batch fails as a whole. Returns 0, or -1 when the
+ * replay stopped (b->error says why; what was committed stays).
+ */
+static int store_one_by_one(struct batch *b, struct hg_imap *imap, const uint32_t *uids, size_t n,
+                            char **fetch_error)
+{
+    struct hg_poller *p = b->p;
+    b->in_transaction = false;
+    int rc = hg_imap_fetch_bodies(imap, uids, n, (size_t)p->mb.max_message_size, store_one, b, fetch_error);
+    if (b->n_stored == 0 && b->n_rejected > 0) {
+        char *error = hg_xasprintf("every message of the batch failed, so the cause is not one message: %s",
+                                   b->rejected[0].error);
+        keep_first_error(&b->error, error);
+        batch_reset(b);
+        return -1;
+    }
+    for (size_t i = 0; i < b->n_rejected; i++) {
+        const struct rejected *r = &b->rejected[i];
+        hg_log_error("message_rejected", "mailbox=%s uid=%u sqlstate=%s error=%s action=%s hint=%s",
+                     HG_Q(p->mb.name), r->uid, HG_Q(r->sqlstate), HG_Q(r->error),
+                     HG_Q("not stored; left on the server without the stored flag and not fetched again"),
+                     HG_Q("fix the cause, then move the message out of the folder and back: it gets a new "
+                          "UID, which is fetched"));
+    }
+    return rc;
+}
+
+/* Flags or moves what the batch stored, then saves the position. Returns 0 or -1 (*ERROR set). */
+static int finish_batch(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos,
+                        const struct batch *b, char **error)
+{
+    if (b->last_uid == pos->last_uid && b->n_stored == 0)
+        return 0;
+    pos->last_uid = b->last_uid;
+    int rc = 0;
+    uint32_t *uids = hg_xcalloc(b->n_stored + 1, sizeof(uint32_t));
+    for (size_t i = 0; i < b->n_stored; i++)
+        uids[i] = b->stored[i].uid;
+    char *step_error = NULL;
+    if (apply_action(p, imap, uids, b->n_stored, &step_error) == 0) {
+        pos->acted_uid = pos->last_uid;
+    } else {
+        rc = -1;
+        keep_first_error(error, step_error);
+    }
+    free(uids);
+    hg_log_info("imap_batch_stored", "mailbox=%s messages=%zu rejected=%zu last_uid=%u transaction=%s",
+                HG_Q(p->mb.name), b->n_stored, b->n_rejected, pos->last_uid,
+                b->in_transaction ? "batch" : "per_message");
+    step_error = NULL;
+    if (save_position(p, pos, &step_error) < 0) {
+        rc = -1;
+        keep_first_error(error, step_error);
+    }
+    return rc;
+}
+
+/* Whether a failed batch may be stored again message by message on the same connection. */
+static bool may_replay(struct hg_poller *p, const struct batch *b)
+{
+    return b->store_failed && !stopping(p) && hg_store_is_ok(b->store) &&
+           PQtransactionStatus(hg_store_conn(b->store)) == PQTRANS_IDLE;
+}
+
+/*
+ * Fetches and stores UIDS (see the top of this file). Whatever was committed
+ * then gets its action and its position saved, even when the batch stopped
+ * early; a failed action is repaired on the next connection (acted_uid stays
+ * behind last_uid).
  */
 static int ingest_batch(struct hg_poller *p, struct hg_imap *imap, struct mailbox_position *pos,
                         const uint32_t *uids, size_t n, char **error_r)
 {
-    struct batch b = {.p = p, .pos = pos, .stored = hg_xcalloc(n, sizeof(uint32_t))};
+    struct batch b = {.p = p,
+                      .pos = pos,
+                      .capacity = n,
+                      .stored = hg_xcalloc(n, sizeof(struct stored)),
+                      .rejected = hg_xcalloc(n, sizeof(struct rejected)),
+                      .last_uid = pos->last_uid};
     b.store = hg_pool_get(p->env.pool, POOL_WAIT_MS, error_r);
     if (b.store == NULL) {
         free(b.stored);
+        free(b.rejected);
         return -1;
     }
-    char *error = NULL;
-    int rc = hg_imap_fetch_bodies(imap, uids, n, (size_t)p->mb.max_message_size, store_one, &b, &error);
+    char *fetch_error = NULL;
+    int rc = store_in_one_transaction(&b, imap, uids, n, &fetch_error);
+    if (rc < 0 && may_replay(p, &b)) {
+        hg_log_warn("imap_batch_replayed",
+                    "mailbox=%s first_uid=%u last_uid=%u messages=%zu error=%s action=%s", HG_Q(p->mb.name),
+                    uids[0], uids[n - 1], n, HG_Q(b.error),
+                    HG_Q("rolled back; storing the batch again, one message per transaction"));
+        free(b.error);
+        b.error = NULL;
+        free(fetch_error);
+        fetch_error = NULL;
+        rc = store_one_by_one(&b, imap, uids, n, &fetch_error);
+    }
     hg_pool_put(p->env.pool, &b.store);
-    if (b.error != NULL) { /* the store's reason is the real one, not "stopped by the caller" */
-        free(error);
-        error = b.error;
+    /* The store's reason is the real one, not "stopped by the caller". */
+    char *error = b.error;
+    if (fetch_error != NULL) {
+        rc = -1;
+        keep_first_error(&error, fetch_error);
     }
-    if (b.n_stored > 0) {
-        char *step_error = NULL;
-        if (apply_action(p, imap, b.stored, b.n_stored, &step_error) == 0) {
-            pos->acted_uid = pos->last_uid;
-        } else {
-            rc = -1;
-            keep_first_error(&error, step_error);
-        }
-        hg_log_info("imap_batch_stored", "mailbox=%s messages=%zu last_uid=%u", HG_Q(p->mb.name), b.n_stored,
-                    pos->last_uid);
-        step_error = NULL;
-        if (save_position(p, pos, &step_error) < 0) {
-            rc = -1;
-            keep_first_error(&error, step_error);
-        }
-    }
+    if (finish_batch(p, imap, pos, &b, &error) < 0)
+        rc = -1;
+    for (size_t i = 0; i < b.n_rejected; i++)
+        free(b.rejected[i].error);
+    free(b.rejected);
     free(b.stored);
     if (rc < 0) {
         *error_r = error != NULL ? error : hg_xstrdup(stopping(p) ? "stopping" : "batch failed");

@@ -17,9 +17,20 @@
  *  2. In-Reply-To / References naming a message we stored or sent;
  *  3. otherwise a new ticket.
  *
+ * Transactions: hg_intake_store() is for callers that hold no transaction
+ * (helpgatectl, tests, chat): it makes its own, and when a concurrent copy of
+ * the same message (another instance) shows up as a unique violation it rolls
+ * back and runs once more, which then finds the stored copy.
+ * hg_intake_store_in_transaction() is for a caller that holds one (the IMAP
+ * poller, which commits a whole batch at once): it sends no BEGIN, COMMIT or
+ * ROLLBACK and never retries. When it fails, the caller's transaction is
+ * aborted: the caller rolls it back, and may then store the same messages
+ * again one by one with hg_intake_store(), where the retry works as above.
+ *
  * Ownership: everything in struct hg_intake_message belongs to the caller and
  * is only read. Errors: -1 with *error_r (caller frees); nothing is stored
- * then, and the caller may retry the same message later.
+ * then (or, in the caller's transaction, nothing will be once it is rolled
+ * back), and the caller may retry the same message later.
  */
 #ifndef HELPGATE_INTAKE_H
 #define HELPGATE_INTAKE_H
@@ -29,6 +40,7 @@
 #include <stdint.h>
 
 struct hg_store;
+struct hg_intake_result;
 
 struct hg_intake_attachment {
     const char *filename; /* or NULL */
@@ -61,6 +73,14 @@ struct hg_intake_message {
     const unsigned char *raw;    /* the source as received, or NULL */
     size_t raw_size;
     const char *raw_sha256_hex; /* 64 hex digits when raw is set */
+    const char *route_json;     /* the rules' decision for a new ticket (hg_rules_result_json()), or NULL */
+    /*
+     * Called in the same transaction once the message is stored (not for a
+     * duplicate): the mail loop queues acknowledgements and notifications
+     * there. A failure (-1 with *error_r) undoes the whole message.
+     */
+    int (*after)(void *arg, struct hg_store *store, const struct hg_intake_result *result, char **error_r);
+    void *after_arg;
 };
 
 struct hg_intake_source {
@@ -78,8 +98,24 @@ struct hg_intake_result {
     long long message_row_id;
 };
 
+/* In its own transaction (see above); STORE must not be inside one. */
 int hg_intake_store(struct hg_store *store, const struct hg_intake_message *msg,
                     const struct hg_intake_source *source, struct hg_intake_result *result, char **error_r);
+
+/* Inside the transaction the caller began on STORE (see above); nothing is committed here. */
+int hg_intake_store_in_transaction(struct hg_store *store, const struct hg_intake_message *msg,
+                                   const struct hg_intake_source *source, struct hg_intake_result *result,
+                                   char **error_r);
+
+/*
+ * After a failed hg_intake_store*() on STORE: true when the database refused
+ * this message's own data (SQLSTATE class 22 data exception, 23 constraint
+ * violation, 54 program limit such as an index row too large, P0 raised by
+ * PL/pgSQL code such as a trigger) while the connection is fine, so other
+ * messages may still succeed. False for everything any message would meet:
+ * a lost connection, a server shutting down, resources, permissions, schema.
+ */
+bool hg_intake_failure_is_message_specific(struct hg_store *store);
 
 const char *hg_intake_outcome_name(enum hg_intake_outcome outcome);
 

@@ -3,17 +3,24 @@
  * PostgreSQL exactly once.
  *
  * The thread holds the mailbox's lease (lease.h) while it works, connects to
- * IMAP, fetches every message above the last stored UID in batches, stores
- * each one in its own transaction through the INGEST callback, and only after
- * the commit flags or moves it on the server. Then it waits: IDLE when the
- * server has it (a new message is fetched within about a second), otherwise
- * it polls. Errors are logged, one line per attempt, and retried with backoff
- * and jitter; one broken mailbox never delays another.
+ * IMAP, fetches every message above the last stored UID in batches, and
+ * stores each batch in one transaction: BEGIN, the INGEST callback for every
+ * message, the mailbox position, COMMIT. Only after the commit does it flag
+ * or move the batch on the server. When a statement fails inside a batch,
+ * the batch is rolled back and stored again one message per transaction: a
+ * message whose data the database refuses (while others of the batch are
+ * stored) is logged as an error, left on the server without the stored flag,
+ * and passed over; any other failure stops the batch there and the session
+ * retries later. Then it waits: IDLE when the server has it (a new message
+ * is fetched within about a second), otherwise it polls. Errors are logged,
+ * one line per attempt, and retried with backoff and jitter; one broken
+ * mailbox never delays another.
  *
  * Ownership: hg_poller_start() copies the mailbox config; ENV and what it
  * points to must outlive the poller. hg_poller_stop() asks the thread to
- * finish the message in flight and waits for it; it frees the poller and sets
- * the pointer to NULL.
+ * finish the message in flight (its batch then commits what it stored and
+ * flags that) and waits for it; it frees the poller and sets the pointer to
+ * NULL.
  */
 #ifndef HELPGATE_POLLER_H
 #define HELPGATE_POLLER_H
@@ -27,11 +34,25 @@
 struct hg_store;
 struct hg_pool;
 struct hg_leases;
+struct hg_intake_result;
 
-/* Stores one fetched message; 0 when stored (or already stored), -1 with *error_r. */
-typedef int hg_poller_ingest_fn(struct hg_store *store, const char *mailbox, uint32_t uidvalidity,
-                                uint32_t uid, const char *raw, size_t len, bool truncated, void *arg,
-                                char **error_r);
+/* One fetched message, as the INGEST callback gets it. */
+struct hg_poller_message {
+    const char *mailbox; /* the [mailbox NAME] */
+    uint32_t uidvalidity;
+    uint32_t uid;
+    const char *raw; /* LEN bytes, valid during the call only */
+    size_t len;
+    bool truncated;      /* larger than max_message_size: RAW is its beginning */
+    bool in_transaction; /* the poller began a transaction on STORE: store inside it, commit nothing */
+};
+
+/*
+ * Stores one fetched message: 0 with *RESULT when stored (or already stored),
+ * -1 with *error_r. The poller logs the outcome once it is committed.
+ */
+typedef int hg_poller_ingest_fn(struct hg_store *store, const struct hg_poller_message *msg, void *arg,
+                                struct hg_intake_result *result, char **error_r);
 
 struct hg_poller_env {
     struct hg_pool *pool;

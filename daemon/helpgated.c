@@ -20,6 +20,7 @@
 #include "helpgate/lease.h"
 #include "helpgate/log.h"
 #include "helpgate/mail_ingest.h"
+#include "helpgate/mailloop.h"
 #include "helpgate/migrate.h"
 #include "helpgate/poller.h"
 #include "helpgate/pool.h"
@@ -59,7 +60,10 @@ struct daemon {
     struct hg_poller **pollers;
     size_t n_pollers;
     struct hg_mail_ingest_settings ingest;
-    struct hg_rules_holder *rules;             /* the routing rules in force */
+    struct hg_rules_holder *rules;     /* the routing rules in force */
+    struct hg_mailloop *mailloop;      /* acknowledgements and notifications; NULL without [smtp] */
+    struct hg_mailloop *next_mailloop; /* built by a reload, swapped in while no poller runs */
+    bool mailloop_pending;
     struct hg_sender *sender;                  /* drains the outbox; NULL without [smtp] */
     struct hg_sender_settings sender_settings; /* as the running sender was started (strings owned) */
 };
@@ -124,6 +128,7 @@ static void set_log_prefix(const struct hg_config *cfg)
 }
 
 static void apply_mailboxes(struct daemon *d);
+static void swap_mailloop(struct daemon *d);
 static void apply_sender(struct daemon *d);
 
 /*
@@ -164,15 +169,42 @@ static void reload_rules(struct daemon *d)
         hg_rules_free(&rules);
 }
 
+/* The mail loop for CFG (NULL without [smtp]); -1 after logging why it cannot be built. */
+static int build_mailloop(const struct hg_config *cfg, struct hg_mailloop **loop_r)
+{
+    *loop_r = NULL;
+    if (cfg->smtp_url == NULL)
+        return 0;
+    char *error = NULL;
+    *loop_r = hg_mailloop_new(cfg, &error);
+    if (*loop_r == NULL) {
+        hg_log_error("mailloop_error", "templates_dir=%s error=%s", HG_Q(cfg->templates_dir), HG_Q(error));
+        free(error);
+        return -1;
+    }
+    if (hg_mailloop_template_count(*loop_r) == 0)
+        hg_log_warn("templates_missing", "templates_dir=%s reason=%s", HG_Q(cfg->templates_dir),
+                    HG_Q("no *.tmpl files: no acknowledgement or notification is sent"));
+    else
+        hg_log_info("templates_loaded", "templates_dir=%s templates=%zu", HG_Q(cfg->templates_dir),
+                    hg_mailloop_template_count(*loop_r));
+    return 0;
+}
+
 static void reload_config(struct daemon *d)
 {
     hg_log_info("config_reload", "file=%s", HG_Q(d->config_path));
     struct hg_config *fresh = load_config(d->config_path);
-    if (fresh == NULL) {
+    struct hg_mailloop *loop = NULL;
+    if (fresh == NULL || build_mailloop(fresh, &loop) < 0) {
         hg_log_error("config_reload_rejected", "file=%s reason=%s", HG_Q(d->config_path),
-                     HG_Q("the new file has errors; the running configuration is kept"));
+                     HG_Q("the new configuration or its templates have errors; the running ones are kept"));
+        hg_config_free(&fresh);
         return;
     }
+    hg_mailloop_free(&d->next_mailloop);
+    d->next_mailloop = loop;
+    d->mailloop_pending = true;
     if (strcmp(fresh->db_conninfo, d->cfg->db_conninfo) != 0)
         hg_log_warn("config_needs_restart", "key=database.conninfo reason=%s",
                     HG_Q("a new database connection takes effect on restart"));
@@ -183,6 +215,8 @@ static void reload_config(struct daemon *d)
     if (d->pool != NULL) {
         apply_mailboxes(d);
         apply_sender(d);
+    } else {
+        swap_mailloop(d);
     }
     hg_log_info("config_reloaded", "file=%s mailboxes=%zu", HG_Q(d->config_path), d->cfg->n_mailboxes);
 }
@@ -349,17 +383,31 @@ static void free_ingest_settings(struct hg_mail_ingest_settings *s)
 /* The pollers read d->ingest while they run: it is only replaced while none runs. */
 static bool ingest_settings_changed(const struct daemon *d)
 {
-    return !same_setting(d->ingest.ticket_tag_prefix, d->cfg->ticket_tag_prefix) ||
+    return d->mailloop_pending || !same_setting(d->ingest.ticket_tag_prefix, d->cfg->ticket_tag_prefix) ||
            !same_setting(d->ingest.support_address, d->cfg->smtp_from) ||
            !same_setting(d->ingest.support_domain, d->cfg->support_domain);
+}
+
+/* Takes the mail loop a reload built (no poller may run). */
+static void swap_mailloop(struct daemon *d)
+{
+    if (!d->mailloop_pending)
+        return;
+    hg_mailloop_free(&d->mailloop);
+    d->mailloop = d->next_mailloop;
+    d->next_mailloop = NULL;
+    d->mailloop_pending = false;
 }
 
 static void set_ingest_settings(struct daemon *d)
 {
     free_ingest_settings(&d->ingest);
+    swap_mailloop(d);
     d->ingest.ticket_tag_prefix = copy_setting(d->cfg->ticket_tag_prefix);
     d->ingest.support_address = copy_setting(d->cfg->smtp_from);
     d->ingest.support_domain = copy_setting(d->cfg->support_domain);
+    d->ingest.rules = d->rules;
+    d->ingest.mailloop = d->mailloop;
 }
 
 static const struct hg_mailbox_config *find_mailbox(const struct hg_config *cfg, const char *name)
@@ -584,6 +632,12 @@ int main(int argc, char **argv)
         return 0;
     }
     d.rules = hg_rules_holder_new(rules);
+    if (build_mailloop(d.cfg, &d.mailloop) < 0) {
+        fprintf(stderr, "helpgated: the templates in %s have errors (details above)\n", d.cfg->templates_dir);
+        hg_rules_holder_free(&d.rules);
+        hg_config_free(&d.cfg);
+        return 2;
+    }
     set_log_prefix(d.cfg);
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
     block_signals(&d);
@@ -613,6 +667,8 @@ int main(int argc, char **argv)
     tell_parent(&d, '1');
     hg_store_free(&d.store);
     hg_rules_holder_free(&d.rules);
+    hg_mailloop_free(&d.mailloop);
+    hg_mailloop_free(&d.next_mailloop);
     hg_config_free(&d.cfg);
     curl_global_cleanup();
     hg_log_info("stopped", "status=%d", status);

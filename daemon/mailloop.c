@@ -1,0 +1,633 @@
+/*
+ * mailloop.c — acknowledgements and team notifications queued at intake
+ * (see mailloop.h). The decisions are the pure core's: parsers/ackpolicy.c
+ * (may we write to this sender?), parsers/template.c (the words),
+ * parsers/outmail.c (the RFC 5322 bytes), parsers/signed_address.c (the
+ * Reply-To that lets an agent answer). This file gathers the facts from the
+ * database and writes the outbox rows.
+ */
+#include "helpgate/mailloop.h"
+
+#include "helpgate/ackpolicy.h"
+#include "helpgate/alloc.h"
+#include "helpgate/buf.h"
+#include "helpgate/log.h"
+#include "helpgate/outmail.h"
+#include "helpgate/readfile.h"
+#include "helpgate/secret.h"
+#include "helpgate/sha256.h"
+#include "helpgate/signed_address.h"
+#include "helpgate/template.h"
+#include "store_pg.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TEMPLATE_FILE_MAX (256 * 1024)
+#define MESSAGE_VAR_MAX (64 * 1024) /* the customer's words quoted in a notification */
+
+static const char *const template_vars[] = {
+    "ticket",        "ticket_tag", "subject",  "customer.name", "customer.email",
+    "customer.tier", "tier",       "priority", "queue",         "response_time",
+    "reason",        "notes",      "message",  "channel",       "support_address",
+};
+#define N_TEMPLATE_VARS (sizeof template_vars / sizeof template_vars[0])
+
+struct loaded_template {
+    char *file; /* "vip.tmpl" */
+    struct hg_template *t;
+};
+
+struct hg_mailloop {
+    char *from_name;  /* or NULL */
+    char *from_email; /* the support address */
+    char *domain;     /* support_domain */
+    char *tag_prefix;
+    char *secret;
+    size_t secret_len;
+    struct hg_ackpolicy *policy;
+    char **team[3]; /* configured team addresses, may be empty */
+    struct loaded_template *templates;
+    size_t n_templates;
+    const char **files; /* template file names, for hg_template_choose() */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Loading.                                                                */
+
+/* "Support <support@example.com>" or "support@example.com". */
+static void split_from(const char *from, char **name_r, char **email_r)
+{
+    const char *lt = strrchr(from, '<'), *gt = lt != NULL ? strchr(lt, '>') : NULL;
+    if (lt == NULL || gt == NULL) {
+        *name_r = NULL;
+        *email_r = hg_xstrdup(from);
+        return;
+    }
+    const char *end = lt;
+    while (end > from && (end[-1] == ' ' || end[-1] == '"'))
+        end--;
+    const char *start = from;
+    while (*start == ' ' || *start == '"')
+        start++;
+    *name_r = end > start ? hg_xstrndup(start, (size_t)(end - start)) : NULL;
+    *email_r = hg_xstrndup(lt + 1, (size_t)(gt - lt - 1));
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int load_one_template(struct hg_mailloop *loop, const char *dir, const char *file,
+                             struct hg_buf *errors)
+{
+    char *path = hg_xasprintf("%s/%s", dir, file), *text = NULL, *error = NULL;
+    size_t len = 0;
+    int rc = hg_read_file(path, TEMPLATE_FILE_MAX, &text, &len, &error);
+    if (rc < 0) {
+        hg_buf_printf(errors, "%s\n", error);
+        free(error);
+        free(path);
+        return -1;
+    }
+    struct hg_template_errors errs;
+    hg_template_errors_init(&errs);
+    struct hg_template *t = hg_template_compile(text, len, template_vars, N_TEMPLATE_VARS, NULL, &errs);
+    for (size_t i = 0; i < errs.count && i < 5; i++) {
+        char *line = hg_template_error_format(&errs, i, path);
+        hg_buf_printf(errors, "%s\n", line);
+        free(line);
+    }
+    hg_template_errors_free(&errs);
+    free(text);
+    free(path);
+    if (t == NULL)
+        return -1;
+    loop->templates = hg_xrealloc(loop->templates, (loop->n_templates + 1) * sizeof(*loop->templates));
+    loop->templates[loop->n_templates++] = (struct loaded_template){hg_xstrdup(file), t};
+    return 0;
+}
+
+/* Every *.tmpl of DIR; a missing directory means no templates (nothing is sent; helpgated logs it). */
+static int load_templates(struct hg_mailloop *loop, const char *dir, char **error_r)
+{
+    DIR *d = dir != NULL ? opendir(dir) : NULL;
+    if (d == NULL)
+        return 0;
+    struct hg_buf errors;
+    hg_buf_init(&errors, 16384);
+    struct dirent *e;
+    int failed = 0;
+    while ((e = readdir(d)) != NULL)
+        if (ends_with(e->d_name, ".tmpl") && e->d_name[0] != '.')
+            failed |= load_one_template(loop, dir, e->d_name, &errors) < 0;
+    closedir(d);
+    loop->files = hg_xcalloc(loop->n_templates + 1, sizeof(*loop->files));
+    for (size_t i = 0; i < loop->n_templates; i++)
+        loop->files[i] = loop->templates[i].file;
+    if (failed)
+        *error_r = hg_buf_steal(&errors);
+    hg_buf_free(&errors);
+    return failed ? -1 : 0;
+}
+
+static int load_policy(struct hg_mailloop *loop, const struct hg_config *cfg, char **error_r)
+{
+    const char *own[] = {loop->from_email};
+    char *suffix = hg_xasprintf("@helpgate.%s", loop->domain);
+    struct hg_ackpolicy_config pc = {
+        .own_addresses = own,
+        .n_own_addresses = 1,
+        .own_domain = loop->domain,
+        .loop_value = loop->from_email,
+        .message_id_suffix = suffix,
+        .noreply_pattern = cfg->noreply_pattern,
+        .max_per_sender_hour = (unsigned)cfg->ack_throttle,
+        .max_per_ticket = (unsigned)cfg->ticket_auto_cap,
+    };
+    int rc = hg_ackpolicy_new(&pc, &loop->policy, error_r);
+    free(suffix);
+    return rc;
+}
+
+static char **copy_list(char *const *list)
+{
+    size_t n = 0;
+    while (list != NULL && list[n] != NULL)
+        n++;
+    char **copy = hg_xcalloc(n + 1, sizeof(*copy));
+    for (size_t i = 0; i < n; i++) {
+        char *name = NULL;
+        split_from(list[i], &name, &copy[i]);
+        free(name);
+    }
+    return copy;
+}
+
+struct hg_mailloop *hg_mailloop_new(const struct hg_config *cfg, char **error_r)
+{
+    if (cfg->smtp_from == NULL || cfg->hmac_secret_file == NULL) {
+        *error_r = hg_xstrdup("automatic mail needs [smtp] from and [helpgate] hmac_secret_file");
+        return NULL;
+    }
+    struct hg_mailloop *loop = hg_xcalloc(1, sizeof(*loop));
+    split_from(cfg->smtp_from, &loop->from_name, &loop->from_email);
+    const char *at = strrchr(loop->from_email, '@');
+    loop->domain = hg_xstrdup(cfg->support_domain != NULL ? cfg->support_domain
+                              : at != NULL                ? at + 1
+                                                          : "localhost");
+    loop->tag_prefix = hg_xstrdup(cfg->ticket_tag_prefix != NULL ? cfg->ticket_tag_prefix : "#");
+    for (int i = 0; i < 3; i++)
+        loop->team[i] = copy_list(cfg->smtp_notify[i]);
+    char *warning = NULL;
+    int rc = hg_secret_read_file(cfg->hmac_secret_file, &loop->secret, &warning, error_r);
+    free(warning);
+    if (rc == 0) {
+        loop->secret_len = strlen(loop->secret);
+        rc = load_policy(loop, cfg, error_r);
+    }
+    if (rc == 0)
+        rc = load_templates(loop, cfg->templates_dir, error_r);
+    if (rc < 0)
+        hg_mailloop_free(&loop);
+    return loop;
+}
+
+void hg_mailloop_free(struct hg_mailloop **loopp)
+{
+    struct hg_mailloop *loop = *loopp;
+    if (loop == NULL)
+        return;
+    for (size_t i = 0; i < loop->n_templates; i++) {
+        free(loop->templates[i].file);
+        hg_template_free(&loop->templates[i].t);
+    }
+    free(loop->templates);
+    free(loop->files);
+    for (int i = 0; i < 3; i++) {
+        for (size_t k = 0; loop->team[i] != NULL && loop->team[i][k] != NULL; k++)
+            free(loop->team[i][k]);
+        free(loop->team[i]);
+    }
+    hg_ackpolicy_free(&loop->policy);
+    hg_secret_free(&loop->secret);
+    free(loop->from_name);
+    free(loop->from_email);
+    free(loop->domain);
+    free(loop->tag_prefix);
+    free(loop);
+    *loopp = NULL;
+}
+
+size_t hg_mailloop_template_count(const struct hg_mailloop *loop)
+{
+    return loop != NULL ? loop->n_templates : 0;
+}
+
+static const struct hg_template *find_template(const struct hg_mailloop *loop, const char *name)
+{
+    const char *file = hg_template_choose(name, NULL, 0, loop->files, loop->n_templates);
+    for (size_t i = 0; file != NULL && i < loop->n_templates; i++)
+        if (strcmp(loop->templates[i].file, file) == 0)
+            return loop->templates[i].t;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* One mail into the outbox.                                               */
+
+/* A Message-ID of ours: derived from the key and WHAT, so that doing the same work again gives the same id.
+ */
+static char *our_message_id(const struct hg_mailloop *loop, const char *what)
+{
+    struct hg_sha256 sha;
+    char hex[HG_SHA256_HEX_SIZE];
+    hg_sha256_init(&sha);
+    hg_sha256_update(&sha, loop->secret, loop->secret_len);
+    hg_sha256_update(&sha, "|", 1);
+    hg_sha256_update(&sha, what, strlen(what));
+    hg_sha256_final_hex(&sha, hex);
+    hex[24] = '\0';
+    return hg_xasprintf("hg.%s@helpgate.%s", hex, loop->domain);
+}
+
+struct queued {
+    const char *kind; /* "ack", "notify" */
+    long long ticket_id, message_row_id;
+    char *const *recipients;
+    const char *message_id;
+    const char *payload;
+    size_t payload_len;
+};
+
+static int queue_mail(struct hg_store *store, const struct hg_mailloop *loop, const struct queued *q,
+                      char **error_r)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; q->recipients[i] != NULL; i++)
+        json_array_append_new(list, json_string(q->recipients[i]));
+    char *recipients = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    char ticket[24], message[24];
+    snprintf(ticket, sizeof ticket, "%lld", q->ticket_id);
+    snprintf(message, sizeof message, "%lld", q->message_row_id);
+    const char *params[] = {q->kind,          ticket,     q->message_row_id > 0 ? message : NULL,
+                            loop->from_email, recipients, q->message_id,
+                            q->payload};
+    int lengths[] = {0, 0, 0, 0, 0, 0, (int)q->payload_len};
+    int formats[] = {0, 0, 0, 0, 0, 0, 1};
+    PGresult *res = hg_pg_exec_full(
+        store,
+        "INSERT INTO outbox (kind, ticket_id, message_row_id, mail_from, recipients, message_id, payload)"
+        " VALUES ($1, $2, $3, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6, $7)"
+        " ON CONFLICT (message_id) DO NOTHING",
+        7, params, lengths, formats, error_r);
+    free(recipients);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The words.                                                              */
+
+struct words {
+    struct hg_template_var vars[N_TEMPLATE_VARS];
+    size_t n;
+    char ticket[24], tag[64];
+    char *message; /* owned */
+};
+
+static void set_var(struct words *w, const char *name, const char *value)
+{
+    w->vars[w->n++] = (struct hg_template_var){name, value};
+}
+
+static void fill_words(struct words *w, const struct hg_mailloop *loop, const struct hg_mail *mail,
+                       const struct hg_intake_result *result, const struct hg_rules_input *facts,
+                       const struct hg_rules_result *route)
+{
+    memset(w, 0, sizeof(*w));
+    snprintf(w->ticket, sizeof w->ticket, "%lld", result->ticket_number);
+    snprintf(w->tag, sizeof w->tag, "[%s%lld]", loop->tag_prefix, result->ticket_number);
+    const char *text =
+        mail->reply_text != NULL && mail->reply_text[0] != '\0' ? mail->reply_text : mail->body_text;
+    w->message = hg_xstrndup(text != NULL ? text : "", MESSAGE_VAR_MAX);
+    set_var(w, "ticket", w->ticket);
+    set_var(w, "ticket_tag", w->tag);
+    set_var(w, "subject", mail->subject);
+    set_var(w, "customer.name", mail->from != NULL ? mail->from->name : NULL);
+    set_var(w, "customer.email", mail->from != NULL ? mail->from->email : NULL);
+    set_var(w, "customer.tier", facts->customer_tier);
+    set_var(w, "tier", hg_rules_tier_name(route->tier));
+    set_var(w, "priority", route->priority);
+    set_var(w, "queue", route->queue);
+    set_var(w, "reason", route->tier_origin.line > 0 ? route->tier_origin.rule : NULL);
+    set_var(w, "notes", route->notes);
+    set_var(w, "message", w->message);
+    set_var(w, "channel", facts->channel != NULL ? facts->channel : "email");
+    set_var(w, "support_address", loop->from_email);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Acknowledgement.                                                        */
+
+struct auto_facts {
+    bool is_agent, acknowledged;
+    unsigned recent, on_ticket;
+};
+
+static int read_auto_facts(struct hg_store *store, long long ticket_id, const char *address,
+                           struct auto_facts *f, char **error_r)
+{
+    char ticket[24];
+    snprintf(ticket, sizeof ticket, "%lld", ticket_id);
+    const char *params[] = {ticket, address};
+    PGresult *res = hg_pg_exec(store,
+                               "SELECT is_agent, acknowledged, recent_to_sender, on_ticket"
+                               " FROM helpgate_auto_facts($1, $2)",
+                               2, params, error_r);
+    if (res == NULL)
+        return -1;
+    f->is_agent = PQgetvalue(res, 0, 0)[0] == 't';
+    f->acknowledged = PQgetvalue(res, 0, 1)[0] == 't';
+    f->recent = (unsigned)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
+    f->on_ticket = (unsigned)strtoul(PQgetvalue(res, 0, 3), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+static int audit_skip(struct hg_store *store, long long ticket_id, const char *reason, const char *detail,
+                      char **error_r)
+{
+    char ticket[24];
+    snprintf(ticket, sizeof ticket, "%lld", ticket_id);
+    const char *params[] = {ticket, reason, detail};
+    return hg_pg_command(
+        store,
+        "INSERT INTO audit_log (actor, action, ticket_id, details) VALUES ('system', 'ack.skipped',"
+        " $1, jsonb_build_object('reason', $2::text, 'detail', $3::text))",
+        3, params, error_r);
+}
+
+/* Composes MAIL (with the policy's headers for KIND) and queues it. */
+static int compose_and_queue(struct hg_store *store, const struct hg_mailloop *loop, struct hg_outmail *m,
+                             enum hg_ack_mail_kind kind, struct queued *q, char **error_r)
+{
+    struct hg_ack_header policy_headers[HG_ACK_MAX_HEADERS];
+    size_t n = hg_ackpolicy_headers(loop->policy, kind, policy_headers);
+    struct hg_outmail_header headers[HG_ACK_MAX_HEADERS + 1];
+    for (size_t i = 0; i < n; i++)
+        headers[i] = (struct hg_outmail_header){policy_headers[i].name, policy_headers[i].value};
+    char ticket[24];
+    snprintf(ticket, sizeof ticket, "%lld", q->ticket_id);
+    headers[n++] = (struct hg_outmail_header){"X-Helpgate-Ticket", ticket};
+    m->headers = headers;
+    m->n_headers = n;
+    m->auto_submitted = hg_ackpolicy_auto_submitted(kind);
+    m->from = (struct hg_outmail_address){loop->from_name, loop->from_email};
+    m->date = (int64_t)time(NULL);
+    char *data = NULL;
+    size_t len = 0;
+    if (hg_outmail_compose(m, HG_OUTMAIL_DEFAULT_MAX_SIZE, &data, &len, error_r) < 0)
+        return -1;
+    q->payload = data;
+    q->payload_len = len;
+    int rc = queue_mail(store, loop, q, error_r);
+    free(data);
+    return rc;
+}
+
+static int acknowledge(const struct hg_mailloop *loop, struct hg_store *store, const struct hg_mail *mail,
+                       const struct hg_intake_result *result, const struct words *w,
+                       const char *template_name, char **error_r)
+{
+    const struct hg_template *t = find_template(loop, template_name);
+    if (t == NULL)
+        return audit_skip(store, result->ticket_id, "no_template", template_name, error_r);
+    const char *address = hg_ackpolicy_reply_address(mail);
+    struct auto_facts f = {0};
+    if (address != NULL && read_auto_facts(store, result->ticket_id, address, &f, error_r) < 0)
+        return -1;
+    struct hg_ack_facts facts = {.is_agent = f.is_agent,
+                                 .ticket_already_acknowledged = f.acknowledged,
+                                 .recent_auto_to_sender = f.recent,
+                                 .auto_on_ticket = f.on_ticket};
+    struct hg_ack_decision d;
+    hg_ackpolicy_decide(loop->policy, mail, &facts, &d);
+    if (d.verdict != HG_ACK_SEND)
+        return audit_skip(store, result->ticket_id, d.reason, d.detail, error_r);
+
+    struct hg_template_output out;
+    hg_template_render(t, w->vars, w->n, &out);
+    char what[64];
+    snprintf(what, sizeof what, "ack|%lld", result->ticket_id);
+    char *message_id = our_message_id(loop, what);
+    const char **refs = hg_xcalloc(mail->n_references + 2, sizeof(*refs));
+    size_t n_refs = 0;
+    for (size_t i = 0; i < mail->n_references; i++)
+        refs[n_refs++] = mail->references[i];
+    refs[n_refs++] = mail->message_id;
+    struct hg_outmail_address to = {NULL, d.to};
+    struct hg_outmail m = {.to = &to,
+                           .n_to = 1,
+                           .subject = out.subject,
+                           .message_id = message_id,
+                           .in_reply_to = mail->message_id,
+                           .references = refs,
+                           .n_references = n_refs,
+                           .body_text = out.body};
+    char *recipients[] = {(char *)d.to, NULL};
+    struct queued q = {.kind = "ack",
+                       .ticket_id = result->ticket_id,
+                       .message_row_id = result->message_row_id,
+                       .recipients = recipients,
+                       .message_id = message_id};
+    int rc = compose_and_queue(store, loop, &m, HG_ACK_MAIL_ACK, &q, error_r);
+    free(refs);
+    free(message_id);
+    hg_template_output_free(&out);
+    if (rc == 0) {
+        char ticket[24];
+        snprintf(ticket, sizeof ticket, "%lld", result->ticket_id);
+        const char *params[] = {ticket};
+        rc = hg_pg_command(
+            store, "UPDATE tickets SET acknowledged_at = coalesce(acknowledged_at, now()) WHERE id = $1", 1,
+            params, error_r);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Notifications.                                                          */
+
+/* The addresses of TEAM: the configured ones, else every active agent of it. Caller frees (NULL-terminated).
+ */
+static char **team_recipients(const struct hg_mailloop *loop, struct hg_store *store, enum hg_rules_tier team,
+                              char **error_r)
+{
+    char *const *configured = loop->team[team - 1];
+    if (configured != NULL && configured[0] != NULL) {
+        size_t n = 0;
+        while (configured[n] != NULL)
+            n++;
+        char **copy = hg_xcalloc(n + 1, sizeof(*copy));
+        for (size_t i = 0; i < n; i++)
+            copy[i] = hg_xstrdup(configured[i]);
+        return copy;
+    }
+    const char *params[] = {hg_rules_tier_name(team)};
+    PGresult *res = hg_pg_exec(store, "SELECT email FROM agents WHERE team = $1 AND active ORDER BY email", 1,
+                               params, error_r);
+    if (res == NULL)
+        return NULL;
+    char **list = hg_xcalloc((size_t)PQntuples(res) + 1, sizeof(*list));
+    for (int i = 0; i < PQntuples(res); i++)
+        list[i] = hg_xstrdup(PQgetvalue(res, i, 0));
+    PQclear(res);
+    return list;
+}
+
+static void free_list(char **list)
+{
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* One notification of RECIPIENTS about the message just stored; WHO names them in the Message-ID. */
+static int notify(const struct hg_mailloop *loop, struct hg_store *store,
+                  const struct hg_intake_result *result, const struct words *w, char **recipients,
+                  const char *who, char **error_r)
+{
+    const struct hg_template *t = find_template(loop, "notify");
+    if (t == NULL || recipients == NULL || recipients[0] == NULL)
+        return 0;
+    char *reply_to = NULL;
+    if (hg_signed_address_make((const unsigned char *)loop->secret, loop->secret_len, loop->from_email,
+                               HG_SIGNED_AGENT, (uint64_t)result->ticket_number, 0, &reply_to, error_r) < 0)
+        return -1;
+    struct hg_template_output out;
+    hg_template_render(t, w->vars, w->n, &out);
+    char what[128], root_what[64];
+    snprintf(what, sizeof what, "notify|%lld|%lld|%s", result->ticket_id, result->message_row_id, who);
+    snprintf(root_what, sizeof root_what, "thread|%lld", result->ticket_id);
+    char *message_id = our_message_id(loop, what), *root = our_message_id(loop, root_what);
+    size_t n = 0;
+    while (recipients[n] != NULL)
+        n++;
+    struct hg_outmail_address *to = hg_xcalloc(n, sizeof(*to));
+    for (size_t i = 0; i < n; i++)
+        to[i] = (struct hg_outmail_address){NULL, recipients[i]};
+    struct hg_outmail_address reply = {NULL, reply_to};
+    const char *refs[] = {root};
+    struct hg_outmail m = {.to = to,
+                           .n_to = n,
+                           .reply_to = &reply,
+                           .n_reply_to = 1,
+                           .subject = out.subject,
+                           .message_id = message_id,
+                           .in_reply_to = root,
+                           .references = refs,
+                           .n_references = 1,
+                           .body_text = out.body};
+    struct queued q = {.kind = "notify",
+                       .ticket_id = result->ticket_id,
+                       .message_row_id = result->message_row_id,
+                       .recipients = recipients,
+                       .message_id = message_id};
+    int rc = compose_and_queue(store, loop, &m, HG_ACK_MAIL_NOTIFICATION, &q, error_r);
+    free(to);
+    free(message_id);
+    free(root);
+    free(reply_to);
+    hg_template_output_free(&out);
+    return rc;
+}
+
+static int notify_route(const struct hg_mailloop *loop, struct hg_store *store,
+                        const struct hg_intake_result *result, const struct words *w,
+                        const struct hg_rules_result *route, char **error_r)
+{
+    for (size_t i = 0; i < route->n_notify; i++) {
+        const struct hg_rules_notify *n = &route->notify[i];
+        char **recipients = NULL;
+        char who[300];
+        if (n->address != NULL) {
+            recipients = hg_xcalloc(2, sizeof(*recipients));
+            recipients[0] = hg_xstrdup(n->address);
+            snprintf(who, sizeof who, "agent:%s", n->address);
+        } else {
+            recipients = team_recipients(loop, store, n->team, error_r);
+            if (recipients == NULL)
+                return -1;
+            snprintf(who, sizeof who, "team:%s", hg_rules_tier_name(n->team));
+        }
+        int rc = notify(loop, store, result, w, recipients, who, error_r);
+        free_list(recipients);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A customer's reply on an open ticket: its assignee, else the team of its tier. */
+static int notify_reply(const struct hg_mailloop *loop, struct hg_store *store,
+                        const struct hg_intake_result *result, struct words *w, char **error_r)
+{
+    char ticket[24];
+    snprintf(ticket, sizeof ticket, "%lld", result->ticket_id);
+    const char *params[] = {ticket};
+    PGresult *res = hg_pg_exec(store,
+                               "SELECT t.tier, a.email, t.priority, coalesce(t.queue, '') FROM tickets t"
+                               " LEFT JOIN agents a ON a.id = t.assignee_id AND a.active WHERE t.id = $1",
+                               1, params, error_r);
+    if (res == NULL)
+        return -1;
+    enum hg_rules_tier tier = (enum hg_rules_tier)(PQgetvalue(res, 0, 0)[1] - '0');
+    char **recipients;
+    if (!PQgetisnull(res, 0, 1)) {
+        recipients = hg_xcalloc(2, sizeof(*recipients));
+        recipients[0] = hg_xstrdup(PQgetvalue(res, 0, 1));
+    } else {
+        recipients = team_recipients(loop, store, tier, error_r);
+    }
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->vars[i].name, "tier") == 0)
+            w->vars[i].value = hg_rules_tier_name(tier);
+    PQclear(res);
+    if (recipients == NULL)
+        return -1;
+    int rc = notify(loop, store, result, w, recipients, "reply", error_r);
+    free_list(recipients);
+    return rc;
+}
+
+int hg_mailloop_after_intake(const struct hg_mailloop *loop, struct hg_store *store,
+                             const struct hg_mail *mail, const struct hg_intake_result *result,
+                             const struct hg_rules_input *facts, const struct hg_rules_result *route,
+                             char **error_r)
+{
+    if (loop == NULL || result->outcome == HG_INTAKE_DUPLICATE)
+        return 0;
+    struct words w;
+    fill_words(&w, loop, mail, result, facts, route);
+    int rc = 0;
+    if (result->outcome == HG_INTAKE_NEW_TICKET) {
+        if (route->acknowledge != NULL)
+            rc = acknowledge(loop, store, mail, result, &w, route->acknowledge, error_r);
+        if (rc == 0)
+            rc = notify_route(loop, store, result, &w, route, error_r);
+    } else if (mail->auto_kind == HG_MAIL_AUTO_NONE && facts->customer_known) {
+        rc = notify_reply(loop, store, result, &w, error_r);
+    }
+    free(w.message);
+    return rc;
+}

@@ -94,7 +94,7 @@ static void check_files(const struct hg_config *cfg, struct hg_config_errors *er
     check_optional_path(warnings, "helpgate.rules_file", cfg->rules_file,
                         "every ticket will be routed to L1 by the default rule");
     check_optional_path(warnings, "helpgate.templates_dir", cfg->templates_dir,
-                        "the built-in templates will be used");
+                        "no acknowledgement or notification will be sent");
 }
 
 struct hg_config *hg_config_load(const char *path, struct hg_config_errors *errors,

@@ -208,6 +208,10 @@ const char *hg_intake_outcome_name(enum hg_intake_outcome outcome)
         return "reply";
     case HG_INTAKE_DUPLICATE:
         return "duplicate";
+    case HG_INTAKE_AGENT_ANSWER:
+        return "agent_answer";
+    case HG_INTAKE_REFUSED:
+        return "refused";
     }
     return "unknown";
 }

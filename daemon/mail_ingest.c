@@ -134,6 +134,26 @@ static int after_intake(void *arg, struct hg_store *store, const struct hg_intak
     return hg_mailloop_after_intake(r->mailloop, store, r->mail, result, &r->in, &r->route, error_r);
 }
 
+/*
+ * M answers a notification's signed Reply-To: the mail loop takes it (1),
+ * or it is the ticket's customer's (0: normal intake with the ticket's tag).
+ */
+static int take_answer(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
+                       const struct hg_mail *m, const struct hg_answer *answer, bool in_transaction,
+                       struct hg_intake_result *result, char **error_r)
+{
+    if (!in_transaction && hg_pg_command(store, "BEGIN", 0, NULL, error_r) < 0)
+        return -1;
+    int rc = hg_mailloop_answer(settings->mailloop, store, m, answer, result, error_r);
+    if (!in_transaction) {
+        if (rc >= 0 && hg_pg_command(store, "COMMIT", 0, NULL, error_r) < 0)
+            rc = -1;
+        if (rc < 0)
+            PQclear(PQexec(hg_store_conn(store), "ROLLBACK"));
+    }
+    return rc;
+}
+
 static int ingest(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
                   const struct hg_intake_source *source, const char *raw, size_t len, bool truncated,
                   bool in_transaction, struct hg_intake_result *result, char **error_r)
@@ -143,6 +163,17 @@ static int ingest(struct hg_store *store, const struct hg_mail_ingest_settings *
         .support_address = settings->support_address,
     };
     struct hg_mail *m = hg_mail_parse(raw, len, &limits);
+    char raw_sha256[HG_SHA256_HEX_SIZE];
+    hg_sha256_hex(raw, len, raw_sha256);
+    uint64_t answered = hg_mailloop_signed_ticket(settings->mailloop, m);
+    if (answered > 0) {
+        struct hg_answer answer = {answered, source, raw, len, raw_sha256};
+        int taken = take_answer(store, settings, m, &answer, in_transaction, result, error_r);
+        if (taken != 0) {
+            hg_mail_free(&m);
+            return taken < 0 ? -1 : 0;
+        }
+    }
     struct routing routing = {0};
     if (settings->rules != NULL && route_mail(store, settings, m, &routing, error_r) < 0) {
         routing_free(&routing);
@@ -156,8 +187,6 @@ static int ingest(struct hg_store *store, const struct hg_mail_ingest_settings *
     const char **references = terminated(m->references, m->n_references, NULL);
     const char **warnings = terminated(m->warnings, m->n_warnings, truncation);
     struct hg_intake_attachment *attachments = map_attachments(m);
-    char raw_sha256[HG_SHA256_HEX_SIZE];
-    hg_sha256_hex(raw, len, raw_sha256);
 
     struct hg_intake_message msg = {
         .channel = "email",
@@ -168,7 +197,7 @@ static int ingest(struct hg_store *store, const struct hg_mail_ingest_settings *
         .from_name = m->from ? m->from->name : NULL,
         .subject = m->subject,
         .date_iso = m->date,
-        .ticket_tag = parse_ticket_tag(m->ticket_tag),
+        .ticket_tag = answered > 0 ? (long long)answered : parse_ticket_tag(m->ticket_tag),
         .body_text = m->body_text,
         .body_html = m->body_html,
         .reply_text = m->reply_text,

@@ -9,6 +9,7 @@
 #include "helpgate/mailloop.h"
 
 #include "helpgate/ackpolicy.h"
+#include "helpgate/agent_command.h"
 #include "helpgate/alloc.h"
 #include "helpgate/buf.h"
 #include "helpgate/log.h"
@@ -629,5 +630,352 @@ int hg_mailloop_after_intake(const struct hg_mailloop *loop, struct hg_store *st
         rc = notify_reply(loop, store, result, &w, error_r);
     }
     free(w.message);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Agents' answers to signed addresses.                                    */
+
+static uint64_t verify_one(const struct hg_mailloop *loop, const char *address)
+{
+    struct hg_signed_result r;
+    char *error = NULL;
+    if (address == NULL || hg_signed_address_verify((const unsigned char *)loop->secret, loop->secret_len,
+                                                    loop->from_email, address, &r, &error) < 0) {
+        free(error);
+        return 0;
+    }
+    return r.status == HG_SIGNED_VALID && r.purpose == HG_SIGNED_AGENT ? r.ticket : 0;
+}
+
+uint64_t hg_mailloop_signed_ticket(const struct hg_mailloop *loop, const struct hg_mail *mail)
+{
+    if (loop == NULL)
+        return 0;
+    uint64_t ticket = verify_one(loop, mail->delivered_to);
+    for (size_t i = 0; ticket == 0 && i < mail->to.count; i++)
+        ticket = verify_one(loop, mail->to.items[i].email);
+    for (size_t i = 0; ticket == 0 && i < mail->cc.count; i++)
+        ticket = verify_one(loop, mail->cc.items[i].email);
+    return ticket;
+}
+
+/* Who wrote to the signed address: an active agent (id, name), the ticket's customer, or someone else. */
+struct answer_sender {
+    long long agent_id; /* 0 when not an agent */
+    char *agent_name;
+    bool is_customer;
+};
+
+static int identify_sender(struct hg_store *store, const struct hg_mail *mail, uint64_t ticket_number,
+                           struct answer_sender *s, char **error_r)
+{
+    memset(s, 0, sizeof(*s));
+    const char *from = mail->from != NULL && mail->from->email[0] != '\0' ? mail->from->email : "";
+    char number[24];
+    snprintf(number, sizeof number, "%llu", (unsigned long long)ticket_number);
+    const char *params[] = {from, number};
+    PGresult *res =
+        hg_pg_exec(store,
+                   "SELECT (SELECT a.id FROM agents a LEFT JOIN agent_aliases al ON al.agent_id = a.id"
+                   "  WHERE a.active AND (lower(a.email) = lower($1) OR lower(al.email) = lower($1))"
+                   "  LIMIT 1),"
+                   " (SELECT a.name FROM agents a LEFT JOIN agent_aliases al ON al.agent_id = a.id"
+                   "  WHERE a.active AND (lower(a.email) = lower($1) OR lower(al.email) = lower($1))"
+                   "  LIMIT 1),"
+                   " EXISTS (SELECT 1 FROM tickets t JOIN customers c ON c.id = t.customer_id"
+                   "  WHERE t.number = $2 AND lower(c.email) = lower($1))",
+                   2, params, error_r);
+    if (res == NULL)
+        return -1;
+    s->agent_id = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    s->agent_name = PQgetisnull(res, 0, 1) ? NULL : hg_xstrdup(PQgetvalue(res, 0, 1));
+    s->is_customer = PQgetvalue(res, 0, 2)[0] == 't';
+    PQclear(res);
+    return 0;
+}
+
+/* A short automatic mail to TO (kind 'notice'), throttled like acknowledgements. */
+static int queue_notice(const struct hg_mailloop *loop, struct hg_store *store, const struct hg_mail *mail,
+                        long long ticket_id, const char *subject, const char *text, char **error_r)
+{
+    const char *to_address = hg_ackpolicy_reply_address(mail);
+    if (to_address == NULL)
+        return 0;
+    struct auto_facts f = {0};
+    if (read_auto_facts(store, ticket_id, to_address, &f, error_r) < 0)
+        return -1;
+    struct hg_ack_facts facts = {.recent_auto_to_sender = f.recent}; /* a notice is no acknowledgement */
+    struct hg_ack_decision d;
+    hg_ackpolicy_decide(loop->policy, mail, &facts, &d);
+    if (d.verdict != HG_ACK_SEND)
+        return audit_skip(store, ticket_id, d.reason, d.detail, error_r);
+    char what[600];
+    snprintf(what, sizeof what, "notice|%s", mail->message_id);
+    char *message_id = our_message_id(loop, what);
+    struct hg_outmail_address to = {NULL, d.to};
+    const char *refs[] = {mail->message_id};
+    struct hg_outmail m = {.to = &to,
+                           .n_to = 1,
+                           .subject = subject,
+                           .message_id = message_id,
+                           .in_reply_to = mail->message_id,
+                           .references = refs,
+                           .n_references = 1,
+                           .body_text = text};
+    char *recipients[] = {(char *)d.to, NULL};
+    struct queued q = {
+        .kind = "notice", .ticket_id = ticket_id, .recipients = recipients, .message_id = message_id};
+    int rc = compose_and_queue(store, loop, &m, HG_ACK_MAIL_ACK, &q, error_r);
+    free(message_id);
+    return rc;
+}
+
+static long long ticket_id_of(struct hg_store *store, uint64_t number, char **error_r)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)number);
+    const char *params[] = {text};
+    PGresult *res = hg_pg_exec(store, "SELECT id FROM tickets WHERE number = $1", 1, params, error_r);
+    if (res == NULL)
+        return -1;
+    long long id = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    return id;
+}
+
+static int refuse(const struct hg_mailloop *loop, struct hg_store *store, const struct hg_mail *mail,
+                  const struct hg_answer *answer, const char *why, struct hg_intake_result *result,
+                  char **error_r)
+{
+    long long ticket_id = ticket_id_of(store, answer->ticket_number, error_r);
+    if (ticket_id < 0)
+        return -1;
+    result->outcome = HG_INTAKE_REFUSED;
+    result->ticket_id = ticket_id;
+    result->ticket_number = (long long)answer->ticket_number;
+    char ticket[24];
+    snprintf(ticket, sizeof ticket, "%lld", ticket_id);
+    const char *from = mail->from != NULL ? mail->from->email : "";
+    const char *params[] = {ticket_id > 0 ? ticket : NULL, from, why, mail->message_id};
+    if (hg_pg_command(
+            store,
+            "INSERT INTO audit_log (actor, action, ticket_id, details) VALUES ('system', 'answer.refused',"
+            " $1, jsonb_build_object('from', $2::text, 'reason', $3::text, 'message_id', $4::text))",
+            4, params, error_r) < 0)
+        return -1;
+    if (answer->source != NULL && answer->source->mailbox != NULL) {
+        char uidvalidity[16], uid[16];
+        snprintf(uidvalidity, sizeof uidvalidity, "%u", answer->source->uidvalidity);
+        snprintf(uid, sizeof uid, "%u", answer->source->uid);
+        const char *pos[] = {answer->source->mailbox, uidvalidity, uid};
+        if (hg_pg_command(store,
+                          "INSERT INTO intake_seen (mailbox, uidvalidity, uid) VALUES ($1, $2, $3)"
+                          " ON CONFLICT DO NOTHING",
+                          3, pos, error_r) < 0)
+            return -1;
+    }
+    if (mail->auto_kind != HG_MAIL_AUTO_NONE)
+        return 0;
+    char *subject = hg_xasprintf("Not delivered: %s", mail->subject != NULL ? mail->subject : "your answer");
+    char *text =
+        hg_xasprintf("Your message to a ticket's answer address was not passed on to the customer:\n%s\n\n"
+                     "Answers are accepted only from the address of a support agent. If this is your\n"
+                     "address, ask an administrator to add it to your agent account:\n\n"
+                     "    helpgatectl agent alias add YOUR-AGENT-ADDRESS %s\n\n"
+                     "and send your answer again.\n",
+                     why, from);
+    int rc = ticket_id > 0 ? queue_notice(loop, store, mail, ticket_id, subject, text, error_r) : 0;
+    free(subject);
+    free(text);
+    return rc;
+}
+
+/* What the relay to the customer needs, as helpgate_agent_answer() returns it. */
+struct stored_answer {
+    char *outcome, *customer_email, *ticket_subject, *thread_on, *old_tier;
+    long long ticket_id, message_row_id;
+};
+
+static void stored_answer_free(struct stored_answer *a)
+{
+    free(a->outcome);
+    free(a->customer_email);
+    free(a->ticket_subject);
+    free(a->thread_on);
+    free(a->old_tier);
+}
+
+static char *value_or_null(PGresult *res, int col)
+{
+    return PQgetisnull(res, 0, col) ? NULL : hg_xstrdup(PQgetvalue(res, 0, col));
+}
+
+static int store_answer(struct hg_store *store, const struct hg_mail *mail, const struct hg_answer *answer,
+                        long long agent_id, const char *relay_id, const struct hg_agent_reply *reply,
+                        struct stored_answer *out, char **error_r)
+{
+    const struct hg_intake_source *src = answer->source;
+    bool imap = src != NULL && src->mailbox != NULL;
+    char uidvalidity[16], uid[16], number[24], agent[24], tier[4];
+    snprintf(uidvalidity, sizeof uidvalidity, "%u", imap ? src->uidvalidity : 0);
+    snprintf(uid, sizeof uid, "%u", imap ? src->uid : 0);
+    snprintf(number, sizeof number, "%llu", (unsigned long long)answer->ticket_number);
+    snprintf(agent, sizeof agent, "%lld", agent_id);
+    snprintf(tier, sizeof tier, "L%u", reply->tier);
+    const char *status = reply->status == HG_AGENT_STATUS_CLOSED    ? "closed"
+                         : reply->status == HG_AGENT_STATUS_PENDING ? "pending"
+                                                                    : NULL;
+    const char *params[] = {imap ? src->mailbox : NULL,
+                            imap ? uidvalidity : NULL,
+                            imap ? uid : NULL,
+                            number,
+                            agent,
+                            reply->relay ? relay_id : mail->message_id,
+                            reply->relay ? "out" : "note",
+                            mail->subject,
+                            reply->text,
+                            answer->raw_sha256_hex,
+                            answer->raw,
+                            reply->tier != 0 ? tier : NULL,
+                            status};
+    int lengths[13] = {0}, formats[13] = {0};
+    lengths[10] = (int)answer->raw_size;
+    formats[10] = 1;
+    PGresult *res =
+        hg_pg_exec_full(store,
+                        "SELECT outcome, ticket_id, message_row_id, customer_email, ticket_subject,"
+                        " thread_on, old_tier FROM helpgate_agent_answer($1, $2, $3, $4, $5, $6, $7,"
+                        " $8, $9, decode($10, 'hex'), $11, $12, $13)",
+                        13, params, lengths, formats, error_r);
+    if (res == NULL)
+        return -1;
+    out->outcome = value_or_null(res, 0);
+    out->ticket_id = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    out->message_row_id = PQgetisnull(res, 0, 2) ? 0 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    out->customer_email = value_or_null(res, 3);
+    out->ticket_subject = value_or_null(res, 4);
+    out->thread_on = value_or_null(res, 5);
+    out->old_tier = value_or_null(res, 6);
+    PQclear(res);
+    return 0;
+}
+
+/* The answer to the customer, from the support address, threaded on the customer's last message. */
+static int relay(const struct hg_mailloop *loop, struct hg_store *store, const struct stored_answer *a,
+                 uint64_t number, const char *relay_id, const char *text, char **error_r)
+{
+    if (a->customer_email == NULL)
+        return 0;
+    char *subject = NULL;
+    if (hg_outmail_reply_subject(a->ticket_subject, loop->tag_prefix, (int64_t)number, &subject, error_r) < 0)
+        return -1;
+    struct hg_outmail_address to = {NULL, a->customer_email};
+    const char *refs[] = {a->thread_on};
+    struct hg_outmail m = {.to = &to,
+                           .n_to = 1,
+                           .subject = subject,
+                           .message_id = relay_id,
+                           .in_reply_to = a->thread_on,
+                           .references = refs,
+                           .n_references = a->thread_on != NULL ? 1 : 0,
+                           .body_text = text};
+    char *recipients[] = {a->customer_email, NULL};
+    struct queued q = {.kind = "relay",
+                       .ticket_id = a->ticket_id,
+                       .message_row_id = a->message_row_id,
+                       .recipients = recipients,
+                       .message_id = relay_id};
+    int rc = compose_and_queue(store, loop, &m, HG_ACK_MAIL_RELAY, &q, error_r);
+    free(subject);
+    return rc;
+}
+
+/* After #tier or #note: the team that must know (the new tier's, or the ticket's for a note). */
+static int notify_after_answer(const struct hg_mailloop *loop, struct hg_store *store,
+                               const struct hg_mail *mail, const struct stored_answer *a, uint64_t number,
+                               const struct hg_agent_reply *reply, char **error_r)
+{
+    bool moved = reply->tier != 0 && (a->old_tier == NULL || a->old_tier[1] - '0' != (int)reply->tier);
+    if (!moved && !reply->note)
+        return 0;
+    enum hg_rules_tier team = (enum hg_rules_tier)(moved ? reply->tier : (unsigned)(a->old_tier[1] - '0'));
+    struct hg_intake_result result = {.outcome = HG_INTAKE_REPLY,
+                                      .ticket_id = a->ticket_id,
+                                      .ticket_number = (long long)number,
+                                      .message_row_id = a->message_row_id};
+    struct hg_rules_result route = {.tier = team, .priority = "normal"};
+    struct hg_rules_input facts = {.channel = "email"};
+    struct hg_mail view = *mail;
+    view.subject = a->ticket_subject;
+    view.reply_text = reply->text;
+    struct words w;
+    fill_words(&w, loop, &view, &result, &facts, &route);
+    char **recipients = team_recipients(loop, store, team, error_r);
+    int rc = recipients != NULL
+                 ? notify(loop, store, &result, &w, recipients, moved ? "tier" : "note", error_r)
+                 : -1;
+    free_list(recipients);
+    free(w.message);
+    return rc;
+}
+
+static int take_answer(const struct hg_mailloop *loop, struct hg_store *store, const struct hg_mail *mail,
+                       const struct hg_answer *answer, const struct answer_sender *sender,
+                       struct hg_intake_result *result, char **error_r)
+{
+    struct hg_agent_reply *reply = NULL;
+    char *parse_error = NULL;
+    if (hg_agent_reply_parse(mail->reply_text, strlen(mail->reply_text), &reply, &parse_error) < 0) {
+        int rc = refuse(loop, store, mail, answer, parse_error, result, error_r);
+        free(parse_error);
+        return rc < 0 ? -1 : 1;
+    }
+    char what[600];
+    snprintf(what, sizeof what, "relay|%s", mail->message_id);
+    char *relay_id = our_message_id(loop, what);
+    struct stored_answer a = {0};
+    int rc = store_answer(store, mail, answer, sender->agent_id, relay_id, reply, &a, error_r);
+    if (rc == 0 && a.outcome != NULL && strcmp(a.outcome, "agent_answer") == 0) {
+        if (reply->relay)
+            rc = relay(loop, store, &a, answer->ticket_number, relay_id, reply->text, error_r);
+        if (rc == 0)
+            rc = notify_after_answer(loop, store, mail, &a, answer->ticket_number, reply, error_r);
+    }
+    if (rc == 0) {
+        bool duplicate = a.outcome != NULL && strcmp(a.outcome, "duplicate") == 0;
+        result->outcome = duplicate ? HG_INTAKE_DUPLICATE : HG_INTAKE_AGENT_ANSWER;
+        result->ticket_id = a.ticket_id;
+        result->ticket_number = (long long)answer->ticket_number;
+        result->message_row_id = a.message_row_id;
+        if (a.outcome != NULL && strcmp(a.outcome, "no_ticket") == 0)
+            rc = refuse(loop, store, mail, answer, "the ticket no longer exists", result, error_r);
+    }
+    stored_answer_free(&a);
+    free(relay_id);
+    hg_agent_reply_free(&reply);
+    return rc < 0 ? -1 : 1;
+}
+
+int hg_mailloop_answer(const struct hg_mailloop *loop, struct hg_store *store, const struct hg_mail *mail,
+                       const struct hg_answer *answer, struct hg_intake_result *result, char **error_r)
+{
+    memset(result, 0, sizeof(*result));
+    struct answer_sender sender;
+    if (identify_sender(store, mail, answer->ticket_number, &sender, error_r) < 0)
+        return -1;
+    int rc;
+    if (sender.agent_id > 0 && mail->auto_kind == HG_MAIL_AUTO_NONE)
+        rc = take_answer(loop, store, mail, answer, &sender, result, error_r);
+    else if (sender.is_customer)
+        rc = 0;
+    else
+        rc = refuse(loop, store, mail, answer,
+                    sender.agent_id > 0 ? "it is an automatic reply (out of office or similar)"
+                                        : "the sender's address is not an agent's address",
+                    result, error_r) < 0
+                 ? -1
+                 : 1;
+    free(sender.agent_name);
     return rc;
 }

@@ -89,7 +89,13 @@ struct hg_intake_source {
     uint32_t uid;
 };
 
-enum hg_intake_outcome { HG_INTAKE_NEW_TICKET, HG_INTAKE_REPLY, HG_INTAKE_DUPLICATE };
+enum hg_intake_outcome {
+    HG_INTAKE_NEW_TICKET,
+    HG_INTAKE_REPLY,
+    HG_INTAKE_DUPLICATE,
+    HG_INTAKE_AGENT_ANSWER, /* an agent's answer to a signed address (mailloop.h) */
+    HG_INTAKE_REFUSED,      /* sent to a signed address by someone who may not answer there */
+};
 
 struct hg_intake_result {
     enum hg_intake_outcome outcome;

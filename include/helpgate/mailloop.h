@@ -31,6 +31,8 @@
 #include "helpgate/mail.h"
 #include "helpgate/rules.h"
 
+#include <stdint.h>
+
 struct hg_store;
 struct hg_mailloop;
 
@@ -45,5 +47,37 @@ int hg_mailloop_after_intake(const struct hg_mailloop *loop, struct hg_store *st
                              const struct hg_mail *mail, const struct hg_intake_result *result,
                              const struct hg_rules_input *facts, const struct hg_rules_result *route,
                              char **error_r);
+
+/*
+ * Agents answer by replying to a notification's signed Reply-To.
+ * hg_mailloop_signed_ticket() looks for such an address among MAIL's
+ * recipients (To, Cc, Delivered-To) and returns the ticket number when the
+ * signature is valid, else 0 (a bad or missing signature is no answer: the
+ * mail goes through normal intake, where a ticket tag only counts for the
+ * ticket's own customer).
+ */
+uint64_t hg_mailloop_signed_ticket(const struct hg_mailloop *loop, const struct hg_mail *mail);
+
+struct hg_answer {
+    uint64_t ticket_number;                /* from the signed address */
+    const struct hg_intake_source *source; /* the IMAP position, or NULL */
+    const char *raw;                       /* the source as received */
+    size_t raw_size;
+    const char *raw_sha256_hex;
+};
+
+/*
+ * MAIL answers a signed address (see above). From an active agent (by address
+ * or alias) and written by a person: the commands at its top are applied,
+ * the answer is stored on the ticket and relayed to the customer from the
+ * support address (never the signed address), unless it is a #note; a new
+ * tier's team, or the team of a note, is notified. From anyone else but the
+ * ticket's customer: nothing is relayed and the sender gets one throttled
+ * notice saying why and how to fix it. Returns 1 when handled, 0 when MAIL
+ * is the ticket's customer's (the caller stores it through normal intake,
+ * tagged with the ticket), -1 on error. RESULT tells the outcome for the log.
+ */
+int hg_mailloop_answer(const struct hg_mailloop *loop, struct hg_store *store, const struct hg_mail *mail,
+                       const struct hg_answer *answer, struct hg_intake_result *result, char **error_r);
 
 #endif

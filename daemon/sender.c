@@ -109,7 +109,8 @@ static void smtp_send(struct hg_sender *s, struct outgoing *o, struct attempt *a
 #if LIBCURL_VERSION_NUM >= 0x080200
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
 #else
-    curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L); /* its name before curl 8.2 (Debian 12 has 7.88) */
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS,
+                     1L); /* its name before curl 8.2 (Debian 12 has 7.88) */
 #endif
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, read_payload);

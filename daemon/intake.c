@@ -212,6 +212,8 @@ const char *hg_intake_outcome_name(enum hg_intake_outcome outcome)
         return "agent_answer";
     case HG_INTAKE_REFUSED:
         return "refused";
+    case HG_INTAKE_OUR_BOUNCE:
+        return "bounce_of_ours";
     }
     return "unknown";
 }

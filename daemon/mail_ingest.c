@@ -135,8 +135,10 @@ static int after_intake(void *arg, struct hg_store *store, const struct hg_intak
 }
 
 /*
- * M answers a notification's signed Reply-To: the mail loop takes it (1),
- * or it is the ticket's customer's (0: normal intake with the ticket's tag).
+ * M answers a notification's signed Reply-To, or is a bounce: the mail loop
+ * takes it (1: an agent's answer, a refused answer, a bounce of our own
+ * mail), or it goes through normal intake (0: the ticket's customer's
+ * message, tagged with the ticket; a bounce of mail that was not ours).
  */
 static int take_answer(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
                        const struct hg_mail *m, const struct hg_answer *answer, bool in_transaction,
@@ -144,7 +146,9 @@ static int take_answer(struct hg_store *store, const struct hg_mail_ingest_setti
 {
     if (!in_transaction && hg_pg_command(store, "BEGIN", 0, NULL, error_r) < 0)
         return -1;
-    int rc = hg_mailloop_answer(settings->mailloop, store, m, answer, result, error_r);
+    int rc = answer->ticket_number > 0
+                 ? hg_mailloop_answer(settings->mailloop, store, m, answer, result, error_r)
+                 : hg_mailloop_bounce(settings->mailloop, store, m, answer->source, result, error_r);
     if (!in_transaction) {
         if (rc >= 0 && hg_pg_command(store, "COMMIT", 0, NULL, error_r) < 0)
             rc = -1;
@@ -166,7 +170,7 @@ static int ingest(struct hg_store *store, const struct hg_mail_ingest_settings *
     char raw_sha256[HG_SHA256_HEX_SIZE];
     hg_sha256_hex(raw, len, raw_sha256);
     uint64_t answered = hg_mailloop_signed_ticket(settings->mailloop, m);
-    if (answered > 0) {
+    if (answered > 0 || (m->auto_kind == HG_MAIL_AUTO_BOUNCE && settings->mailloop != NULL)) {
         struct hg_answer answer = {answered, source, raw, len, raw_sha256};
         int taken = take_answer(store, settings, m, &answer, in_transaction, result, error_r);
         if (taken != 0) {

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define TEMPLATE_FILE_MAX (256 * 1024)
@@ -978,4 +979,80 @@ int hg_mailloop_answer(const struct hg_mailloop *loop, struct hg_store *store, c
                  : 1;
     free(sender.agent_name);
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bounces of our own mail.                                                */
+
+/* The first "<...@helpgate.DOMAIN>" in TEXT (LEN bytes) into OUT, without brackets; false when none. */
+static bool find_our_id(const struct hg_mailloop *loop, const char *text, size_t len, char *out, size_t size)
+{
+    char suffix[300];
+    int n = snprintf(suffix, sizeof suffix, "@helpgate.%s>", loop->domain);
+    if (n <= 0 || (size_t)n >= sizeof suffix || text == NULL)
+        return false;
+    const char *end = text + len;
+    for (const char *p = text; p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL; p++) {
+        const char *close = memchr(p, '>', (size_t)(end - p) < 300 ? (size_t)(end - p) : 300);
+        if (close == NULL)
+            continue;
+        size_t id_len = (size_t)(close - p - 1);
+        if (id_len + 1 > (size_t)n && id_len < size && strncasecmp(close + 1 - n, suffix, (size_t)n) == 0 &&
+            strncmp(p + 1, "hg.", 3) == 0) {
+            memcpy(out, p + 1, id_len);
+            out[id_len] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool bounced_id(const struct hg_mailloop *loop, const struct hg_mail *mail, char *out, size_t size)
+{
+    if (find_our_id(loop, mail->body_text, mail->body_text_len, out, size))
+        return true;
+    for (size_t i = 0; i < mail->n_attachments; i++) {
+        const struct hg_mail_attachment *a = &mail->attachments[i];
+        if ((strncmp(a->content_type, "message/", 8) == 0 || strncmp(a->content_type, "text/", 5) == 0) &&
+            find_our_id(loop, (const char *)a->data, a->size, out, size))
+            return true;
+    }
+    return false;
+}
+
+int hg_mailloop_bounce(const struct hg_mailloop *loop, struct hg_store *store, const struct hg_mail *mail,
+                       const struct hg_intake_source *source, struct hg_intake_result *result, char **error_r)
+{
+    char id[300];
+    if (loop == NULL || mail->auto_kind != HG_MAIL_AUTO_BOUNCE || !bounced_id(loop, mail, id, sizeof id))
+        return 0;
+    memset(result, 0, sizeof(*result));
+    result->outcome = HG_INTAKE_OUR_BOUNCE;
+    char reason[200];
+    snprintf(reason, sizeof reason, "bounced: %s", mail->subject != NULL ? mail->subject : "delivery failed");
+    bool imap = source != NULL && source->mailbox != NULL;
+    char uidvalidity[16], uid[16];
+    snprintf(uidvalidity, sizeof uidvalidity, "%u", imap ? source->uidvalidity : 0);
+    snprintf(uid, sizeof uid, "%u", imap ? source->uid : 0);
+    const char *params[] = {id, reason, imap ? source->mailbox : NULL, uidvalidity, uid};
+    PGresult *res = hg_pg_exec(
+        store,
+        "WITH failed AS (UPDATE outbox SET status = 'failed', last_error = $2 WHERE message_id = $1"
+        " RETURNING id, ticket_id, kind),"
+        " audit AS (INSERT INTO audit_log (actor, action, ticket_id, details) SELECT 'system', "
+        "'outbox.bounced',"
+        " ticket_id, jsonb_build_object('outbox', id, 'kind', kind, 'message_id', $1::text, 'reason', "
+        "$2::text)"
+        " FROM failed),"
+        " seen AS (INSERT INTO intake_seen (mailbox, uidvalidity, uid) SELECT $3, $4, $5 WHERE $3 IS NOT NULL"
+        " ON CONFLICT DO NOTHING)"
+        " SELECT coalesce((SELECT ticket_id FROM failed), 0), coalesce((SELECT number FROM tickets WHERE id ="
+        " (SELECT ticket_id FROM failed)), 0)",
+        5, params, error_r);
+    if (res == NULL)
+        return -1;
+    result->ticket_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    result->ticket_number = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    return 1;
 }

@@ -101,9 +101,17 @@ static int read_support(const char *support_address, struct support *sup, char *
     const char *hint = "write an addr-spec such as support@example.com";
     if (support_address == NULL || !addr_spec(support_address, spec, sizeof spec))
         return fail(error_r, "support address is missing or too long; %s", hint);
+    char shown[sizeof spec]; /* for messages: one printable line */
+    for (size_t i = 0; i < sizeof spec; i++) {
+        shown[i] = (unsigned char)spec[i] < 0x20 || (unsigned char)spec[i] >= 0x7F ? '?' : spec[i];
+        if (spec[i] == '\0') {
+            shown[i] = '\0';
+            break;
+        }
+    }
     char *at = strrchr(spec, '@');
     if (at == NULL || at == spec || (size_t)(at - spec) > MAX_LOCAL || at[1] == '\0')
-        return fail(error_r, "support address \"%s\" is not local@domain; %s", spec, hint);
+        return fail(error_r, "support address \"%s\" is not local@domain; %s", shown, hint);
     size_t local_len = (size_t)(at - spec);
     for (size_t i = 0; i < local_len; i++) {
         char c = spec[i];
@@ -112,17 +120,17 @@ static int read_support(const char *support_address, struct support *sup, char *
             return fail(error_r,
                         "support address \"%s\": the local part may hold letters, digits, dots and "
                         "!#$%%&'*-/=?^_`{|}~ (no '+', which starts the signed detail)",
-                        spec);
+                        shown);
         sup->local[i] = lower(c);
     }
     sup->local[local_len] = '\0';
     const char *d = at + 1;
     size_t dn = strlen(d);
     if (dn > MAX_DOMAIN || d[0] == '.' || d[0] == '-' || d[dn - 1] == '.' || d[dn - 1] == '-')
-        return fail(error_r, "support address \"%s\" has no valid domain; %s", spec, hint);
+        return fail(error_r, "support address \"%s\" has no valid domain; %s", shown, hint);
     for (size_t i = 0; i < dn; i++) {
         if (!is_alnum(d[i]) && d[i] != '-' && d[i] != '_' && !(d[i] == '.' && d[i + 1] != '.'))
-            return fail(error_r, "support address \"%s\" has no valid domain; %s", spec, hint);
+            return fail(error_r, "support address \"%s\" has no valid domain; %s", shown, hint);
         sup->domain[i] = lower(d[i]);
     }
     sup->domain[dn] = '\0';

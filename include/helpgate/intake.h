@@ -95,6 +95,7 @@ enum hg_intake_outcome {
     HG_INTAKE_DUPLICATE,
     HG_INTAKE_AGENT_ANSWER, /* an agent's answer to a signed address (mailloop.h) */
     HG_INTAKE_REFUSED,      /* sent to a signed address by someone who may not answer there */
+    HG_INTAKE_OUR_BOUNCE,   /* a bounce of mail we sent: its outbox row is marked failed, no ticket */
 };
 
 struct hg_intake_result {

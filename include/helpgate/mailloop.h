@@ -80,4 +80,15 @@ struct hg_answer {
 int hg_mailloop_answer(const struct hg_mailloop *loop, struct hg_store *store, const struct hg_mail *mail,
                        const struct hg_answer *answer, struct hg_intake_result *result, char **error_r);
 
+/*
+ * A bounce (delivery status notification) of mail we sent: when MAIL is a
+ * bounce that quotes one of our Message-IDs, the outbox row is marked
+ * failed with the bounce's reason, the ticket's audit log says so
+ * (`outbox.bounced`) and no ticket is opened. Returns 1 when it was ours, 0
+ * when not (normal intake), -1 on error. Runs in the caller's transaction.
+ */
+int hg_mailloop_bounce(const struct hg_mailloop *loop, struct hg_store *store, const struct hg_mail *mail,
+                       const struct hg_intake_source *source, struct hg_intake_result *result,
+                       char **error_r);
+
 #endif

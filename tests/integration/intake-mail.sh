@@ -32,8 +32,9 @@ t_is "the customer is created from the sender" "$(t_psql "SELECT email || '|' ||
 t_is "the message is stored inbound with its Message-ID" \
     "$(t_psql "SELECT direction || ' ' || message_id FROM messages")" "in m1@customer.test"
 t_is "its raw source is kept" "$(t_psql "SELECT count(*) FROM messages m JOIN raw_messages r ON r.id = m.raw_id WHERE r.data IS NOT NULL")" 1
-t_is "the audit log has the creation" "$(t_psql "SELECT action FROM audit_log WHERE ticket_id IS NOT NULL")" \
-    "ticket.create"
+t_is "the audit log has the creation, then the routing" \
+    "$(t_psql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'ticket.%'")" \
+    "ticket.create,ticket.route"
 number=$(t_psql "SELECT number FROM tickets")
 t_ok "the position is recorded in mailbox_state" t_wait_sql \
     "SELECT last_uid = acted_uid AND last_uid > 0 FROM mailbox_state WHERE mailbox = 'support'" t

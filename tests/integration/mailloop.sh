@@ -4,7 +4,8 @@
 # customer's own mailbox (threaded, tagged, RFC 3834 headers, from the
 # support address); the L2 team is notified when a rule routes to L2, with a
 # signed Reply-To; automatic mail is never acknowledged; a bot that
-# auto-replies to everything gets at most the throttle's number of acks.
+# auto-replies to everything gets at most the throttle's number of acks; a
+# bounce of our own acknowledgement marks it failed and opens no ticket.
 set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
@@ -15,6 +16,7 @@ cust=$(t_mail_user "cust-$T_NAME") agent=$(t_mail_user "agent-$T_NAME") bot=$(t_
 rules="$T_DIR/rules.conf"
 sed -i "s|^\[helpgate\]\$|[helpgate]\nrules_file = $rules\ntemplates_dir = $top_srcdir/contrib/templates|" "$conf"
 sed -i "s|^url = smtp.*|&\nretry_initial = 1s\nack_throttle = 2|" "$conf"
+sed -i "s|^from = .*|from = $box|" "$conf" # bounces of our mail come back to the polled mailbox
 cat >"$rules" <<RULES
 rule "Urgent goes to L2"
     when subject contains "urgent"
@@ -38,7 +40,7 @@ t_ok "the mail becomes a ticket in L2" t_wait_sql "SELECT tier FROM tickets" L2
 number=$(t_psql "SELECT number FROM tickets")
 t_ok "the customer receives the acknowledgement" hg_wait_mail "$cust" 1 30
 ack=$(cat "$(find "$(hg_maildir "$cust")"/{new,cur} -type f | head -1)")
-t_match "from the support address" "$ack" "^From: support@example.test"
+t_match "from the support address" "$ack" "^From: $box"
 t_match "with the ticket tag in the subject" "$ack" "^Subject: Re: Urgent: export broken \[#$number\]"
 t_match "threaded on the customer's message" "$ack" "^In-Reply-To: <c1@test>"
 t_match "marked auto-replied (RFC 3834)" "$ack" "^Auto-Submitted: auto-replied"
@@ -74,4 +76,18 @@ t_is "the others are skipped as throttled" \
 t_ok "and the bot's mailbox gets exactly those two" hg_wait_mail "$bot" 2 30
 sleep 2
 t_is "no more" "$(hg_mail_count "$bot")" 2
+
+# 4. An acknowledgement to an address that does not exist bounces: the bounce fails its outbox row.
+ghost="ghost-$T_NAME@example.test"
+t_make_mail "$T_DIR/g1.eml" "$ghost" "$box" "Hello from nowhere" "Message-ID: <g1@test>"
+hg_send_mail "$ghost" "$box" "$T_DIR/g1.eml" >/dev/null 2>&1
+t_ok "the ghost's mail is stored and acknowledged" \
+    t_wait_sql "SELECT count(*) FROM outbox WHERE kind = 'ack' AND '$ghost' = ANY (recipients)" 1
+t_ok "the bounce of that acknowledgement marks it failed" \
+    t_wait_sql "SELECT status FROM outbox WHERE kind = 'ack' AND '$ghost' = ANY (recipients)" failed 60
+t_match "with the bounce as the reason" \
+    "$(t_psql "SELECT last_error FROM outbox WHERE kind = 'ack' AND '$ghost' = ANY (recipients)")" "^bounced: "
+t_is "on the ticket's audit log" "$(t_psql "SELECT count(*) FROM audit_log WHERE action = 'outbox.bounced'")" 1
+t_ok "the poller logs it" t_wait_log "$log" "event=message_stored .*outcome=bounce_of_ours"
+t_is "and no ticket is opened for the bounce" "$(t_psql "SELECT count(*) FROM tickets")" 8
 t_done

@@ -265,8 +265,9 @@ static void test_errors(void)
         int rc = hg_signed_address_make(cases[i].secret, cases[i].secret_len, cases[i].support,
                                         (enum hg_signed_purpose)cases[i].purpose, cases[i].ticket,
                                         cases[i].agent, &address, &error);
-        ok(rc == -1 && address == NULL && contains(error, cases[i].want_error), "make refuses: %s",
-           cases[i].label);
+        bool one_line = error != NULL && strpbrk(error, "\r\n") == NULL;
+        ok(rc == -1 && address == NULL && contains(error, cases[i].want_error) && one_line,
+           "make refuses: %s", cases[i].label);
         if (!contains(error, cases[i].want_error))
             printf("#   error: %s\n", error ? error : "(none)");
         free(error);

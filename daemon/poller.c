@@ -531,6 +531,27 @@ static bool may_replay(struct hg_poller *p, const struct batch *b)
            PQtransactionStatus(hg_store_conn(b->store)) == PQTRANS_IDLE;
 }
 
+/* After a rolled-back batch: logs why, forgets the first attempt's errors, stores one by one. */
+static int replay(struct batch *b, struct hg_imap *imap, const uint32_t *uids, size_t n, char **fetch_error)
+{
+    hg_log_warn("imap_batch_replayed", "mailbox=%s first_uid=%u last_uid=%u messages=%zu error=%s action=%s",
+                HG_Q(b->p->mb.name), uids[0], uids[n - 1], n, HG_Q(b->error),
+                HG_Q("rolled back; storing the batch again, one message per transaction"));
+    free(b->error);
+    b->error = NULL;
+    free(*fetch_error);
+    *fetch_error = NULL;
+    return store_one_by_one(b, imap, uids, n, fetch_error);
+}
+
+static void batch_free(struct batch *b)
+{
+    for (size_t i = 0; i < b->n_rejected; i++)
+        free(b->rejected[i].error);
+    free(b->rejected);
+    free(b->stored);
+}
+
 /*
  * Fetches and stores UIDS (see the top of this file). Whatever was committed
  * then gets its action and its position saved, even when the batch stopped
@@ -554,17 +575,8 @@ static int ingest_batch(struct hg_poller *p, struct hg_imap *imap, struct mailbo
     }
     char *fetch_error = NULL;
     int rc = store_in_one_transaction(&b, imap, uids, n, &fetch_error);
-    if (rc < 0 && may_replay(p, &b)) {
-        hg_log_warn("imap_batch_replayed",
-                    "mailbox=%s first_uid=%u last_uid=%u messages=%zu error=%s action=%s", HG_Q(p->mb.name),
-                    uids[0], uids[n - 1], n, HG_Q(b.error),
-                    HG_Q("rolled back; storing the batch again, one message per transaction"));
-        free(b.error);
-        b.error = NULL;
-        free(fetch_error);
-        fetch_error = NULL;
-        rc = store_one_by_one(&b, imap, uids, n, &fetch_error);
-    }
+    if (rc < 0 && may_replay(p, &b))
+        rc = replay(&b, imap, uids, n, &fetch_error);
     hg_pool_put(p->env.pool, &b.store);
     /* The store's reason is the real one, not "stopped by the caller". */
     char *error = b.error;
@@ -574,10 +586,7 @@ static int ingest_batch(struct hg_poller *p, struct hg_imap *imap, struct mailbo
     }
     if (finish_batch(p, imap, pos, &b, &error) < 0)
         rc = -1;
-    for (size_t i = 0; i < b.n_rejected; i++)
-        free(b.rejected[i].error);
-    free(b.rejected);
-    free(b.stored);
+    batch_free(&b);
     if (rc < 0) {
         *error_r = error != NULL ? error : hg_xstrdup(stopping(p) ? "stopping" : "batch failed");
         return -1;

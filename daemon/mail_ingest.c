@@ -169,9 +169,10 @@ static int ingest(struct hg_store *store, const struct hg_mail_ingest_settings *
     struct hg_mail *m = hg_mail_parse(raw, len, &limits);
     char raw_sha256[HG_SHA256_HEX_SIZE];
     hg_sha256_hex(raw, len, raw_sha256);
-    uint64_t answered = hg_mailloop_signed_ticket(settings->mailloop, m);
+    uint64_t signed_for = 0;
+    uint64_t answered = hg_mailloop_signed_ticket(settings->mailloop, m, &signed_for);
     if (answered > 0 || (m->auto_kind == HG_MAIL_AUTO_BOUNCE && settings->mailloop != NULL)) {
-        struct hg_answer answer = {answered, source, raw, len, raw_sha256};
+        struct hg_answer answer = {answered, signed_for, source, raw, len, raw_sha256};
         int taken = take_answer(store, settings, m, &answer, in_transaction, result, error_r);
         if (taken != 0) {
             hg_mail_free(&m);

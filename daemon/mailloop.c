@@ -504,21 +504,20 @@ static void free_list(char **list)
     free(list);
 }
 
-/* One notification of RECIPIENTS about the message just stored; WHO names them in the Message-ID. */
-static int notify(const struct hg_mailloop *loop, struct hg_store *store,
-                  const struct hg_intake_result *result, const struct words *w, char **recipients,
-                  const char *who, char **error_r)
+/*
+ * One notification mail to RECIPIENTS, whose Reply-To is signed for AGENT
+ * (0: whoever of them answers); WHO names them in the Message-ID.
+ */
+static int notify_mail(const struct hg_mailloop *loop, struct hg_store *store,
+                       const struct hg_intake_result *result, const struct hg_template_output *out,
+                       char **recipients, long long agent, const char *who, char **error_r)
 {
-    const struct hg_template *t = find_template(loop, "notify");
-    if (t == NULL || recipients == NULL || recipients[0] == NULL)
-        return 0;
     char *reply_to = NULL;
     if (hg_signed_address_make((const unsigned char *)loop->secret, loop->secret_len, loop->from_email,
-                               HG_SIGNED_AGENT, (uint64_t)result->ticket_number, 0, &reply_to, error_r) < 0)
+                               HG_SIGNED_AGENT, (uint64_t)result->ticket_number, (uint64_t)agent, &reply_to,
+                               error_r) < 0)
         return -1;
-    struct hg_template_output out;
-    hg_template_render(t, w->vars, w->n, &out);
-    char what[128], root_what[64];
+    char what[400], root_what[64];
     snprintf(what, sizeof what, "notify|%lld|%lld|%s", result->ticket_id, result->message_row_id, who);
     snprintf(root_what, sizeof root_what, "thread|%lld", result->ticket_id);
     char *message_id = our_message_id(loop, what), *root = our_message_id(loop, root_what);
@@ -534,12 +533,12 @@ static int notify(const struct hg_mailloop *loop, struct hg_store *store,
                            .n_to = n,
                            .reply_to = &reply,
                            .n_reply_to = 1,
-                           .subject = out.subject,
+                           .subject = out->subject,
                            .message_id = message_id,
                            .in_reply_to = root,
                            .references = refs,
                            .n_references = 1,
-                           .body_text = out.body};
+                           .body_text = out->body};
     struct queued q = {.kind = "notify",
                        .ticket_id = result->ticket_id,
                        .message_row_id = result->message_row_id,
@@ -550,6 +549,62 @@ static int notify(const struct hg_mailloop *loop, struct hg_store *store,
     free(message_id);
     free(root);
     free(reply_to);
+    return rc;
+}
+
+/* The id of the active agent whose address or alias ADDRESS is, 0 when none, -1 on error. */
+static long long agent_id_of(struct hg_store *store, const char *address, char **error_r)
+{
+    const char *params[] = {address};
+    PGresult *res =
+        hg_pg_exec(store,
+                   "SELECT a.id FROM agents a LEFT JOIN agent_aliases al ON al.agent_id = a.id"
+                   " WHERE a.active AND (lower(a.email) = lower($1) OR lower(al.email) = lower($1))"
+                   " LIMIT 1",
+                   1, params, error_r);
+    if (res == NULL)
+        return -1;
+    long long id = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    return id;
+}
+
+/*
+ * Notifies RECIPIENTS about the message just stored. Each agent gets a mail
+ * of their own whose Reply-To is signed for them, so an answer is theirs
+ * only; other addresses (a team's shared mailbox) share one mail whose
+ * Reply-To any agent may answer.
+ */
+static int notify(const struct hg_mailloop *loop, struct hg_store *store,
+                  const struct hg_intake_result *result, const struct words *w, char **recipients,
+                  const char *who, char **error_r)
+{
+    const struct hg_template *t = find_template(loop, "notify");
+    if (t == NULL || recipients == NULL || recipients[0] == NULL)
+        return 0;
+    struct hg_template_output out;
+    hg_template_render(t, w->vars, w->n, &out);
+    size_t n = 0, n_shared = 0;
+    while (recipients[n] != NULL)
+        n++;
+    char **shared = hg_xcalloc(n + 1, sizeof(*shared));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        long long agent = agent_id_of(store, recipients[i], error_r);
+        if (agent < 0) {
+            rc = -1;
+        } else if (agent == 0) {
+            shared[n_shared++] = recipients[i];
+        } else {
+            char *one[] = {recipients[i], NULL};
+            char who_one[400];
+            snprintf(who_one, sizeof who_one, "%s|%lld", who, agent);
+            rc = notify_mail(loop, store, result, &out, one, agent, who_one, error_r);
+        }
+    }
+    if (rc == 0 && n_shared > 0)
+        rc = notify_mail(loop, store, result, &out, shared, 0, who, error_r);
+    free(shared);
     hg_template_output_free(&out);
     return rc;
 }
@@ -637,7 +692,7 @@ int hg_mailloop_after_intake(const struct hg_mailloop *loop, struct hg_store *st
 /* ------------------------------------------------------------------------ */
 /* Agents' answers to signed addresses.                                    */
 
-static uint64_t verify_one(const struct hg_mailloop *loop, const char *address)
+static uint64_t verify_one(const struct hg_mailloop *loop, const char *address, uint64_t *agent_r)
 {
     struct hg_signed_result r;
     char *error = NULL;
@@ -646,18 +701,25 @@ static uint64_t verify_one(const struct hg_mailloop *loop, const char *address)
         free(error);
         return 0;
     }
-    return r.status == HG_SIGNED_VALID && r.purpose == HG_SIGNED_AGENT ? r.ticket : 0;
+    if (r.status == HG_SIGNED_BAD)
+        hg_log_warn("signed_address_forged", "address=%s", HG_Q(address));
+    if (r.status != HG_SIGNED_VALID || r.purpose != HG_SIGNED_AGENT)
+        return 0;
+    *agent_r = r.agent;
+    return r.ticket;
 }
 
-uint64_t hg_mailloop_signed_ticket(const struct hg_mailloop *loop, const struct hg_mail *mail)
+uint64_t hg_mailloop_signed_ticket(const struct hg_mailloop *loop, const struct hg_mail *mail,
+                                   uint64_t *agent_r)
 {
+    *agent_r = 0;
     if (loop == NULL)
         return 0;
-    uint64_t ticket = verify_one(loop, mail->delivered_to);
+    uint64_t ticket = verify_one(loop, mail->delivered_to, agent_r);
     for (size_t i = 0; ticket == 0 && i < mail->to.count; i++)
-        ticket = verify_one(loop, mail->to.items[i].email);
+        ticket = verify_one(loop, mail->to.items[i].email, agent_r);
     for (size_t i = 0; ticket == 0 && i < mail->cc.count; i++)
-        ticket = verify_one(loop, mail->cc.items[i].email);
+        ticket = verify_one(loop, mail->cc.items[i].email, agent_r);
     return ticket;
 }
 
@@ -966,7 +1028,14 @@ int hg_mailloop_answer(const struct hg_mailloop *loop, struct hg_store *store, c
     if (identify_sender(store, mail, answer->ticket_number, &sender, error_r) < 0)
         return -1;
     int rc;
-    if (sender.agent_id > 0 && mail->auto_kind == HG_MAIL_AUTO_NONE)
+    if (sender.agent_id > 0 && answer->agent != 0 && (uint64_t)sender.agent_id != answer->agent)
+        rc = refuse(loop, store, mail, answer,
+                    "this answer address was given to another agent; answer from the address the "
+                    "notification was sent to",
+                    result, error_r) < 0
+                 ? -1
+                 : 1;
+    else if (sender.agent_id > 0 && mail->auto_kind == HG_MAIL_AUTO_NONE)
         rc = take_answer(loop, store, mail, answer, &sender, result, error_r);
     else if (sender.is_customer)
         rc = 0;
@@ -1044,7 +1113,9 @@ int hg_mailloop_bounce(const struct hg_mailloop *loop, struct hg_store *store, c
         " ticket_id, jsonb_build_object('outbox', id, 'kind', kind, 'message_id', $1::text, 'reason', "
         "$2::text)"
         " FROM failed),"
-        " seen AS (INSERT INTO intake_seen (mailbox, uidvalidity, uid) SELECT $3, $4, $5 WHERE $3 IS NOT NULL"
+        " seen AS (INSERT INTO intake_seen (mailbox, uidvalidity, uid) SELECT $3::text, $4::bigint, "
+        "$5::bigint"
+        " WHERE $3 IS NOT NULL"
         " ON CONFLICT DO NOTHING)"
         " SELECT coalesce((SELECT ticket_id FROM failed), 0), coalesce((SELECT number FROM tickets WHERE id ="
         " (SELECT ticket_id FROM failed)), 0)",

@@ -52,14 +52,18 @@ int hg_mailloop_after_intake(const struct hg_mailloop *loop, struct hg_store *st
  * Agents answer by replying to a notification's signed Reply-To.
  * hg_mailloop_signed_ticket() looks for such an address among MAIL's
  * recipients (To, Cc, Delivered-To) and returns the ticket number when the
- * signature is valid, else 0 (a bad or missing signature is no answer: the
+ * signature is valid, else 0, and in *AGENT_R the agent the address was
+ * signed for (0: a team's shared mailbox, any agent). A bad or missing
+ * signature is no answer (a forged one is logged): the
  * mail goes through normal intake, where a ticket tag only counts for the
  * ticket's own customer).
  */
-uint64_t hg_mailloop_signed_ticket(const struct hg_mailloop *loop, const struct hg_mail *mail);
+uint64_t hg_mailloop_signed_ticket(const struct hg_mailloop *loop, const struct hg_mail *mail,
+                                   uint64_t *agent_r);
 
 struct hg_answer {
     uint64_t ticket_number;                /* from the signed address */
+    uint64_t agent;                        /* the agent it was signed for, 0 for any */
     const struct hg_intake_source *source; /* the IMAP position, or NULL */
     const char *raw;                       /* the source as received */
     size_t raw_size;
@@ -67,8 +71,9 @@ struct hg_answer {
 };
 
 /*
- * MAIL answers a signed address (see above). From an active agent (by address
- * or alias) and written by a person: the commands at its top are applied,
+ * MAIL answers a signed address (see above). From the agent it was signed
+ * for (or any active agent, for a shared mailbox's), by address or alias, and
+ * written by a person: the commands at its top are applied,
  * the answer is stored on the ticket and relayed to the customer from the
  * support address (never the signed address), unless it is a #note; a new
  * tier's team, or the team of a note, is notified. From anyone else but the

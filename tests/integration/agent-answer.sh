@@ -40,7 +40,7 @@ t_ok "the L2 agent gets the notification" hg_wait_mail "$l2" 1 30
 number=$(t_psql "SELECT number FROM tickets")
 signed=$(sed -n 's/^Reply-To: *//p' "$(newest "$l2")" | tr -d '\r')
 notification_id=$(sed -n 's/^Message-ID: *//p' "$(newest "$l2")" | tr -d '\r')
-t_match "the notification's Reply-To is a signed address" "$signed" "^${box%@*}\+[a-z0-9.]+@example.test$"
+t_match "the notification's Reply-To is a signed address" "$signed" "^${box%@*}\+[a-z0-9.-]+@example.test$"
 
 # 1. The agent answers as Thunderbird would: text and HTML, quoted history, signature.
 answer() { # FILE FROM TO BODY-TEXT

@@ -232,6 +232,52 @@ size_t hg_mailloop_template_count(const struct hg_mailloop *loop)
     return loop != NULL ? loop->n_templates : 0;
 }
 
+#define MAX_LANGUAGES 4
+
+/*
+ * The languages MAIL asks for, best first: Content-Language, then
+ * Accept-Language (quality values ignored; their order is the preference).
+ * Pointers into BUF (SIZE bytes).
+ */
+static size_t mail_languages(const struct hg_mail *mail, const char *out[MAX_LANGUAGES], char *buf,
+                             size_t size)
+{
+    size_t n = 0, used = 0;
+    static const char *const names[] = {"Content-Language", "Accept-Language"};
+    for (size_t h = 0; h < 2; h++)
+        for (size_t i = 0; i < mail->n_headers && n < MAX_LANGUAGES; i++) {
+            if (strcasecmp(mail->headers[i].name, names[h]) != 0)
+                continue;
+            const char *p = mail->headers[i].value;
+            while (*p != '\0' && n < MAX_LANGUAGES) {
+                p += strspn(p, " ,");
+                size_t len = strcspn(p, ",; ");
+                if (len > 0 && len < 36 && used + len + 1 <= size && *p != '*') {
+                    memcpy(buf + used, p, len);
+                    buf[used + len] = '\0';
+                    out[n++] = buf + used;
+                    used += len + 1;
+                }
+                p += len;
+                p += strcspn(p, ","); /* skip ";q=0.8" */
+            }
+        }
+    return n;
+}
+
+static const struct hg_template *find_template_for(const struct hg_mailloop *loop, const char *name,
+                                                   const struct hg_mail *mail)
+{
+    const char *languages[MAX_LANGUAGES];
+    char buf[160];
+    size_t n = mail != NULL ? mail_languages(mail, languages, buf, sizeof buf) : 0;
+    const char *file = hg_template_choose(name, languages, n, loop->files, loop->n_templates);
+    for (size_t i = 0; file != NULL && i < loop->n_templates; i++)
+        if (strcmp(loop->templates[i].file, file) == 0)
+            return loop->templates[i].t;
+    return NULL;
+}
+
 static const struct hg_template *find_template(const struct hg_mailloop *loop, const char *name)
 {
     const char *file = hg_template_choose(name, NULL, 0, loop->files, loop->n_templates);
@@ -411,7 +457,7 @@ static int acknowledge(const struct hg_mailloop *loop, struct hg_store *store, c
                        const struct hg_intake_result *result, const struct words *w,
                        const char *template_name, char **error_r)
 {
-    const struct hg_template *t = find_template(loop, template_name);
+    const struct hg_template *t = find_template_for(loop, template_name, mail);
     if (t == NULL)
         return audit_skip(store, result->ticket_id, "no_template", template_name, error_r);
     const char *address = hg_ackpolicy_reply_address(mail);

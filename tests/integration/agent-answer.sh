@@ -131,4 +131,14 @@ t_ok "the stranger gets a notice" hg_wait_mail "$stranger" 1 30
 t_match "saying how to fix it" "$(cat "$(newest "$stranger")")" "helpgatectl agent alias add"
 sleep 2
 t_is "the customer gets nothing" "$(hg_mail_count "$cust")" 3
+
+# 6. The customer replies to the agent's answer: same ticket, the team of its tier (now L3) is told.
+relay_id=$(sed -n 's/^Message-ID: *//p' "$(newest "$cust")" | tr -d '\r')
+l3_before=$(hg_mail_count "$l3")
+t_make_mail "$T_DIR/c2.eml" "$cust" "$box" "Re: Login fails" \
+    "Message-ID: <c2@test>"$'\n'"In-Reply-To: $relay_id" "Thanks, it works again."
+hg_send_mail "$cust" "$box" "$T_DIR/c2.eml" >/dev/null 2>&1
+t_ok "the customer's reply is stored" t_wait_sql "SELECT count(*) FROM messages WHERE message_id = 'c2@test'" 1
+t_is "on the same ticket" "$(t_psql "SELECT count(DISTINCT ticket_id) FROM messages WHERE author_customer_id IS NOT NULL")" 1
+t_ok "and the L3 team is notified" hg_wait_mail "$l3" $((l3_before + 1)) 30
 t_done

@@ -53,13 +53,21 @@ t_match "naming tier and ticket" "$note" "^Subject: \[L2\] \[#$number\] Urgent: 
 t_match "with a signed Reply-To on the support address" "$note" "^Reply-To: ${box%@*}\+[a-z0-9.-]+@example.test"
 t_match "quoting the customer's words" "$note" "The export has been broken since this morning."
 t_match "marked auto-generated" "$note" "^Auto-Submitted: auto-generated"
-t_is "both mails are sent from the outbox" "$(t_psql "SELECT string_agg(kind || ':' || status, ',' ORDER BY kind) FROM outbox")" \
-    "ack:sent,notify:sent"
+t_ok "both mails are sent from the outbox" t_wait_sql \
+    "SELECT string_agg(kind || ':' || status, ',' ORDER BY kind) FROM outbox" "ack:sent,notify:sent"
+
+# 1b. A customer who writes in German is acknowledged in German (default.de.tmpl).
+t_make_mail "$T_DIR/d1.eml" "\"Dora Kundin\" <$cust>" "$box" "Frage zur Rechnung" \
+    $'Message-ID: <d1@test>\nContent-Language: de-DE'
+hg_send_mail "$cust" "$box" "$T_DIR/d1.eml" >/dev/null 2>&1
+t_ok "the German customer gets an acknowledgement" hg_wait_mail "$cust" 2 30
+ack_de=$(cat "$(find "$(hg_maildir "$cust")"/{new,cur} -type f -newer "$T_DIR/d1.eml" | head -1)")
+t_match "in German" "$ack_de" "vielen Dank f=C3=BCr Ihre Nachricht|vielen Dank für Ihre Nachricht"
 
 # 2. Automatic mail opens a ticket but is never acknowledged.
 t_make_mail "$T_DIR/o1.eml" "$bot" "$box" "Out of office" $'Message-ID: <o1@test>\nAuto-Submitted: auto-replied'
 hg_send_mail "$bot" "$box" "$T_DIR/o1.eml" >/dev/null 2>&1
-t_ok "the auto-reply is stored" t_wait_sql "SELECT count(*) FROM tickets" 2
+t_ok "the auto-reply is stored" t_wait_sql "SELECT count(*) FROM tickets" 3
 t_is "not acknowledged, and the audit log says why" \
     "$(t_psql "SELECT details->>'reason' FROM audit_log WHERE action = 'ack.skipped'")" "auto_submitted"
 
@@ -68,7 +76,7 @@ for i in 1 2 3 4 5; do
     t_make_mail "$T_DIR/b$i.eml" "$bot" "$box" "Ticket received $i" "Message-ID: <b$i@test>"
     hg_send_mail "$bot" "$box" "$T_DIR/b$i.eml" >/dev/null 2>&1
 done
-t_ok "the five mails are stored" t_wait_sql "SELECT count(*) FROM tickets" 7
+t_ok "the five mails are stored" t_wait_sql "SELECT count(*) FROM tickets" 8
 t_is "only two acknowledgements go to the bot (ack_throttle = 2)" \
     "$(t_psql "SELECT count(*) FROM outbox WHERE kind = 'ack' AND '$bot' = ANY (recipients)")" 2
 t_is "the others are skipped as throttled" \
@@ -89,5 +97,5 @@ t_match "with the bounce as the reason" \
     "$(t_psql "SELECT last_error FROM outbox WHERE kind = 'ack' AND '$ghost' = ANY (recipients)")" "^bounced: "
 t_is "on the ticket's audit log" "$(t_psql "SELECT count(*) FROM audit_log WHERE action = 'outbox.bounced'")" 1
 t_ok "the poller logs it" t_wait_log "$log" "event=message_stored .*outcome=bounce_of_ours"
-t_is "and no ticket is opened for the bounce" "$(t_psql "SELECT count(*) FROM tickets")" 8
+t_is "and no ticket is opened for the bounce" "$(t_psql "SELECT count(*) FROM tickets")" 9
 t_done

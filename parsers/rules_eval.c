@@ -29,6 +29,10 @@ struct eval {
     struct hg_buf *trace; /* explaining: every test is evaluated and written here */
     uint64_t *ac_bits;    /* rules->ac_words words: the `contains` tests that hold, per field */
     uint32_t ac_scanned;  /* bit per field: its automaton has run */
+    /* Per single-valued field, measured once: its length and whether it is valid UTF-8. */
+    uint32_t measured;
+    uint32_t valid_utf8;
+    size_t length[N_FIELD_IDS];
 };
 
 const char *hg_rules_tier_name(enum hg_rules_tier tier)
@@ -178,7 +182,40 @@ static bool set_contains(const struct string_set *set, const char *v)
     return bsearch(folded, set->items, set->count, sizeof(*set->items), compare_folded) != NULL;
 }
 
-/* The positive form of a text test (is, contains, starts, ends, matches, in) on one value. */
+static bool several_values(enum field_id field)
+{
+    return field == F_HEADER || field == F_ATTACHMENT_TYPE || field == F_ATTACHMENT_NAME;
+}
+
+/*
+ * V's length and UTF-8 validity: measured once per evaluation for a field
+ * with one value (the body can be megabytes, and many tests read it).
+ */
+static size_t measure(const struct eval *ev, const struct test *t, const char *v, bool *valid_r)
+{
+    struct eval *e = (struct eval *)ev; /* a cache of this evaluation */
+    uint32_t bit = UINT32_C(1) << t->field;
+    if (several_values(t->field)) {
+        size_t len = strlen(v);
+        *valid_r = hg_utf8_valid(v, len);
+        return len;
+    }
+    if (!(e->measured & bit)) {
+        e->measured |= bit;
+        e->length[t->field] = strlen(v);
+        if (hg_utf8_valid(v, e->length[t->field]))
+            e->valid_utf8 |= bit;
+    }
+    *valid_r = (e->valid_utf8 & bit) != 0;
+    return e->length[t->field];
+}
+
+/*
+ * The positive form of a text test (is, contains, starts, ends, matches, in)
+ * on one value. Patterns are compiled for UTF-8 and matched without PCRE2's
+ * own check (the value was checked once); a value that is not UTF-8 (never
+ * from the mail normalizer) matches no pattern.
+ */
 static bool text_holds(const struct eval *e, const struct test *t, const char *v)
 {
     if (t->never)
@@ -187,7 +224,9 @@ static bool text_holds(const struct eval *e, const struct test *t, const char *v
         return set_contains(&t->set, v);
     if (t->re == NULL)
         return false;
-    return pcre2_match(t->re, (PCRE2_SPTR)v, strlen(v), 0, 0, e->md, NULL) >= 0;
+    bool valid;
+    size_t len = measure(e, t, v, &valid);
+    return valid && pcre2_match(t->re, (PCRE2_SPTR)v, len, 0, PCRE2_NO_UTF_CHECK, e->md, NULL) >= 0;
 }
 
 static bool negative(enum op op)

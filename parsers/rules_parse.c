@@ -1346,8 +1346,8 @@ static pcre2_code *compile_pattern(const char *pattern, uint32_t options, int *e
                                    size_t *error_offset)
 {
     PCRE2_SIZE offset = 0;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                   options | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, error_code, &offset, NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, options | PCRE2_UTF,
+                                   error_code, &offset, NULL);
     *error_offset = offset;
     if (re != NULL)
         pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* an interpreter fallback when JIT is unavailable */

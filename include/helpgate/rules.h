@@ -117,7 +117,10 @@ struct hg_rules_attachment {
     const char *content_type; /* lower-case type/subtype */
 };
 
-/* One ticket's facts. Strings are UTF-8; NULL means absent. */
+/*
+ * One ticket's facts. Strings are UTF-8 (a value that is not matches no
+ * regular expression and no non-ASCII keyword); NULL means absent.
+ */
 struct hg_rules_input {
     const char *channel; /* "email" or "chat" */
     const char *from_email;

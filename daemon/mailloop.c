@@ -52,7 +52,8 @@ struct hg_mailloop {
     char *secret;
     size_t secret_len;
     struct hg_ackpolicy *policy;
-    char **team[3]; /* configured team addresses, may be empty */
+    char **team[3];         /* configured team addresses, may be empty */
+    char *response_time[3]; /* promised first response per tier, or NULL */
     struct loaded_template *templates;
     size_t n_templates;
     const char **files; /* template file names, for hg_template_choose() */
@@ -185,8 +186,10 @@ struct hg_mailloop *hg_mailloop_new(const struct hg_config *cfg, char **error_r)
                               : at != NULL                ? at + 1
                                                           : "localhost");
     loop->tag_prefix = hg_xstrdup(cfg->ticket_tag_prefix != NULL ? cfg->ticket_tag_prefix : "#");
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         loop->team[i] = copy_list(cfg->smtp_notify[i]);
+        loop->response_time[i] = cfg->response_time[i] != NULL ? hg_xstrdup(cfg->response_time[i]) : NULL;
+    }
     char *warning = NULL;
     int rc = hg_secret_read_file(cfg->hmac_secret_file, &loop->secret, &warning, error_r);
     free(warning);
@@ -216,6 +219,7 @@ void hg_mailloop_free(struct hg_mailloop **loopp)
         for (size_t k = 0; loop->team[i] != NULL && loop->team[i][k] != NULL; k++)
             free(loop->team[i][k]);
         free(loop->team[i]);
+        free(loop->response_time[i]);
     }
     hg_ackpolicy_free(&loop->policy);
     hg_secret_free(&loop->secret);
@@ -377,6 +381,9 @@ static void fill_words(struct words *w, const struct hg_mailloop *loop, const st
     set_var(w, "tier", hg_rules_tier_name(route->tier));
     set_var(w, "priority", route->priority);
     set_var(w, "queue", route->queue);
+    set_var(w, "response_time",
+            route->tier >= HG_TIER_L1 && route->tier <= HG_TIER_L3 ? loop->response_time[route->tier - 1]
+                                                                   : NULL);
     set_var(w, "reason", route->tier_origin.line > 0 ? route->tier_origin.rule : NULL);
     set_var(w, "notes", route->notes);
     set_var(w, "message", w->message);

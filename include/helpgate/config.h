@@ -76,6 +76,7 @@ struct hg_config {
     char *noreply_pattern;     /* PCRE2 */
     int ack_throttle;          /* automatic mails per sender per hour, default 3 */
     int ticket_auto_cap;       /* automatic mails per ticket, default 5 */
+    char *response_time[3];    /* promised first response per tier (text for templates), or NULL */
 
     /* [chat] */
     bool chat_enabled; /* default false */

@@ -15,7 +15,7 @@ box=$BOX conf=$CONF
 cust=$(t_mail_user "cust-$T_NAME") agent=$(t_mail_user "agent-$T_NAME") bot=$(t_mail_user "bot-$T_NAME")
 rules="$T_DIR/rules.conf"
 sed -i "s|^\[helpgate\]\$|[helpgate]\nrules_file = $rules\ntemplates_dir = $top_srcdir/contrib/templates|" "$conf"
-sed -i "s|^url = smtp.*|&\nretry_initial = 1s\nack_throttle = 2|" "$conf"
+sed -i "s|^url = smtp.*|&\nretry_initial = 1s\nretry_max = 2s\nack_throttle = 2\nresponse_time_l2 = 4 hours|" "$conf"
 sed -i "s|^from = .*|from = $box|" "$conf" # bounces of our mail come back to the polled mailbox
 cat >"$rules" <<RULES
 rule "Urgent goes to L2"
@@ -46,6 +46,7 @@ t_match "threaded on the customer's message" "$ack" "^In-Reply-To: <c1@test>"
 t_match "marked auto-replied (RFC 3834)" "$ack" "^Auto-Submitted: auto-replied"
 t_match "with our loop header" "$ack" "^X-Helpgate-Loop: "
 t_match "addressed by name" "$ack" "Dear Cora Customer"
+t_match "promising the L2 response time" "$ack" "You will hear from us within 4 hours."
 t_is "the ticket is marked acknowledged" "$(t_psql "SELECT acknowledged_at IS NOT NULL FROM tickets")" t
 t_ok "the L2 agent receives the notification" hg_wait_mail "$agent" 1 30
 note=$(cat "$(find "$(hg_maildir "$agent")"/{new,cur} -type f | head -1)")
@@ -98,4 +99,17 @@ t_match "with the bounce as the reason" \
 t_is "on the ticket's audit log" "$(t_psql "SELECT count(*) FROM audit_log WHERE action = 'outbox.bounced'")" 1
 t_ok "the poller logs it" t_wait_log "$log" "event=message_stored .*outcome=bounce_of_ours"
 t_is "and no ticket is opened for the bounce" "$(t_psql "SELECT count(*) FROM tickets")" 9
+
+# 5. SMTP down for a while: the acknowledgement waits in the outbox and is delivered once, later.
+late=$(t_mail_user "late-$T_NAME")
+hg_postfix_stop >/dev/null 2>&1 || t_bail "cannot stop Postfix"
+t_make_mail "$T_DIR/l1.eml" "$late" "$box" "Written while the relay is down" "Message-ID: <l1@test>"
+t_maildir_put "$box" "$T_DIR/l1.eml" # Postfix is down: straight into the support mailbox
+t_ok "the mail becomes a ticket" t_wait_sql "SELECT count(*) FROM tickets" 10
+t_ok "its acknowledgement is deferred, not lost" t_wait_sql \
+    "SELECT status = 'queued' AND attempts >= 1 FROM outbox WHERE kind = 'ack' AND '$late' = ANY (recipients)" t
+hg_postfix_start >/dev/null 2>&1 || t_bail "cannot start Postfix"
+t_ok "once SMTP is back it is delivered" hg_wait_mail "$late" 1 60
+sleep 3
+t_is "exactly once" "$(hg_mail_count "$late")" 1
 t_done

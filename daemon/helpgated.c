@@ -625,18 +625,19 @@ int main(int argc, char **argv)
         hg_config_free(&d.cfg);
         return 2;
     }
-    if (check_only) {
-        printf("configuration OK\n");
-        hg_rules_free(&rules);
-        hg_config_free(&d.cfg);
-        return 0;
-    }
     d.rules = hg_rules_holder_new(rules);
     if (build_mailloop(d.cfg, &d.mailloop) < 0) {
         fprintf(stderr, "helpgated: the templates in %s have errors (details above)\n", d.cfg->templates_dir);
         hg_rules_holder_free(&d.rules);
         hg_config_free(&d.cfg);
         return 2;
+    }
+    if (check_only) {
+        printf("configuration OK\n");
+        hg_mailloop_free(&d.mailloop);
+        hg_rules_holder_free(&d.rules);
+        hg_config_free(&d.cfg);
+        return 0;
     }
     set_log_prefix(d.cfg);
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */

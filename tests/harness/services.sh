@@ -968,10 +968,14 @@ hg_write_demo_config() {
   if [ ! -s "$dir/secrets/hmac.key" ]; then
     (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$dir/secrets/hmac.key") || return 1
   fi
-  if [ ! -f "$dir/rules.conf" ]; then
-    cat >"$dir/rules.conf" <<'EOF'
-# Routing rules of the demo (./dev.sh writes this file once; edit it freely).
-EOF
+  # The demo starts with the documented example rules and the shipped templates (copied once;
+  # edit them freely, SIGHUP helpgated to apply).
+  if [ ! -s "$dir/rules.conf" ] || ! grep -q '^rule ' "$dir/rules.conf"; then
+    cp "$top_srcdir/tests/data/rules/example.conf" "$dir/rules.conf" &&
+      cp "$top_srcdir/tests/data/rules/outage-words.txt" "$dir/outage-words.txt" || return 1
+  fi
+  if ! ls "$dir/templates"/*.tmpl >/dev/null 2>&1; then
+    cp "$top_srcdir"/contrib/templates/*.tmpl "$dir/templates/" || return 1
   fi
   _hg_write_if_changed "$file" <<EOF
 # helpgate.conf of the demo, written by ./dev.sh (tests/harness/services.sh) at every

@@ -471,6 +471,8 @@ _check() {
 _fuzz_data_dir() {
   case $1 in
   mime) echo mail ;;
+  template) echo templates/render ;;
+  rules) echo rules/eval ;;
   *) echo "$1" ;;
   esac
 }

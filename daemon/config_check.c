@@ -87,6 +87,8 @@ static void check_files(const struct hg_config *cfg, struct hg_config_errors *er
         check_secret(errors, warnings, mb->line, key, mb->xoauth2_token_file);
         free(key);
     }
+    if (cfg->smtp_ca_file != NULL)
+        check_readable_file(errors, 0, "smtp.ca_file", cfg->smtp_ca_file);
     if (cfg->chat_enabled) {
         check_readable_file(errors, 0, "chat.tls_cert", cfg->chat_tls_cert);
         check_secret(errors, warnings, 0, "chat.tls_key", cfg->chat_tls_key);

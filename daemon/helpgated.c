@@ -475,13 +475,15 @@ static void free_sender_settings(struct hg_sender_settings *s)
     free((char *)s->url);
     free((char *)s->user);
     free((char *)s->password_file);
+    free((char *)s->ca_file);
     memset(s, 0, sizeof(*s));
 }
 
 static bool sender_settings_equal(const struct hg_sender_settings *a, const struct hg_config *cfg)
 {
     return same_setting(a->url, cfg->smtp_url) && same_setting(a->user, cfg->smtp_user) &&
-           same_setting(a->password_file, cfg->smtp_password_file) && a->tls_verify == cfg->smtp_tls_verify &&
+           same_setting(a->password_file, cfg->smtp_password_file) &&
+           same_setting(a->ca_file, cfg->smtp_ca_file) && a->tls_verify == cfg->smtp_tls_verify &&
            a->allow_plaintext == cfg->smtp_allow_plaintext && a->retry_initial == cfg->smtp_retry_initial &&
            a->retry_max == cfg->smtp_retry_max && a->give_up_after == cfg->smtp_give_up_after;
 }
@@ -503,6 +505,7 @@ static void apply_sender(struct daemon *d)
         .url = copy_setting(d->cfg->smtp_url),
         .user = copy_setting(d->cfg->smtp_user),
         .password_file = copy_setting(d->cfg->smtp_password_file),
+        .ca_file = copy_setting(d->cfg->smtp_ca_file),
         .tls_verify = d->cfg->smtp_tls_verify,
         .allow_plaintext = d->cfg->smtp_allow_plaintext,
         .retry_initial = d->cfg->smtp_retry_initial,

@@ -119,6 +119,8 @@ static void smtp_send(struct hg_sender *s, struct outgoing *o, struct attempt *a
     curl_easy_setopt(c, CURLOPT_USE_SSL, use_ssl_level(&s->settings));
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, s->settings.tls_verify ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s->settings.tls_verify ? 2L : 0L);
+    if (s->settings.ca_file != NULL)
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->settings.ca_file);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)SMTP_TIMEOUT_SECONDS);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -337,6 +339,7 @@ struct hg_sender *hg_sender_start(const struct hg_store_params *db, const struct
     s->settings.url = dup_or_null(settings->url);
     s->settings.user = dup_or_null(settings->user);
     s->settings.password_file = dup_or_null(settings->password_file);
+    s->settings.ca_file = dup_or_null(settings->ca_file);
     s->db = *db;
     s->db.conninfo = dup_or_null(db->conninfo);
     s->db.password_file = dup_or_null(db->password_file);
@@ -370,6 +373,7 @@ void hg_sender_stop(struct hg_sender **sender)
     free((char *)s->settings.url);
     free((char *)s->settings.user);
     free((char *)s->settings.password_file);
+    free((char *)s->settings.ca_file);
     free((char *)s->db.conninfo);
     free((char *)s->db.password_file);
     free((char *)s->db.application_name);

@@ -66,6 +66,7 @@ struct hg_config {
     char *smtp_user;
     char *smtp_password_file;
     bool smtp_tls_verify; /* default true */
+    char *smtp_ca_file;   /* PEM CA bundle, or NULL for the system's */
     char *smtp_from;      /* the support address */
     char *support_domain;
     bool smtp_allow_plaintext; /* default false: smtp:// needs STARTTLS unless the server is on loopback */

@@ -34,6 +34,7 @@ struct hg_sender_settings {
     const char *user;          /* or NULL */
     const char *password_file; /* or NULL */
     bool tls_verify;
+    const char *ca_file;  /* PEM CA bundle, or NULL for the system's */
     bool allow_plaintext; /* smtp:// without STARTTLS to a host that is not on loopback */
     int retry_initial;    /* seconds */
     int retry_max;        /* seconds */

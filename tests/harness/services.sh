@@ -20,7 +20,8 @@
 # so tests running in parallel may all call hg_services_up.
 #
 # Ports (override with the environment before sourcing or before calling):
-#   HG_PG_PORT 55432, HG_IMAP_PORT 10143, HG_SMTP_PORT 10025, HG_HTTP_PORT 18080.
+#   HG_PG_PORT 55432, HG_IMAP_PORT 10143, HG_SMTP_PORT 10025, HG_HTTP_PORT 18080,
+#   HG_SMTP_TLS_PORT 10587 (Postfix requiring STARTTLS, certificate of a test CA in $HG_VAR/tls).
 # HELPGATE_MAIL_PASS (default helpgate-demo) is the password of every demo mailbox.
 
 if [ -z "${top_srcdir:-}" ]; then
@@ -34,6 +35,7 @@ HG_VAR=$(realpath -m "$HG_VAR")
 : "${HG_PG_PORT:=55432}"
 : "${HG_IMAP_PORT:=10143}"
 : "${HG_SMTP_PORT:=10025}"
+: "${HG_SMTP_TLS_PORT:=10587}"
 : "${HG_HTTP_PORT:=18080}"
 : "${HELPGATE_MAIL_PASS:=helpgate-demo}"
 
@@ -762,9 +764,35 @@ EOF
   }
 }
 
+# _hg_tls_certs DIR: a test CA (ca.pem) and a server certificate for localhost and 127.0.0.1
+# (server.pem, server.key), made once; for the STARTTLS listener of Postfix.
+_hg_tls_certs() {
+  local dir=$1
+  [ -s "$dir/server.pem" ] && [ -s "$dir/server.key" ] && [ -s "$dir/ca.pem" ] && return 0
+  mkdir -p "$dir" || return 1
+  (
+    cd "$dir" || exit 1
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=helpgate dev test CA" -keyout ca.key -out ca.pem \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+        -keyout server.key -out server.csr &&
+      printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" extendedKeyUsage=serverAuth \
+        basicConstraints=CA:FALSE >ext.cnf &&
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile ext.cnf -out server.pem &&
+      chmod 0644 ca.pem server.pem
+  ) >"$dir/openssl.log" 2>&1 || {
+    _hg_fail "tls: openssl could not make the test certificates" "$dir/openssl.log"
+    return 1
+  }
+}
+
 _hg_postfix_start() {
   _hg_need_root Postfix || return 1
   _hg_dirs || return 1
+  _hg_tls_certs "$HG_VAR/tls" || return 1
   local etc spool=$HG_VAR/postfix/spool data=$HG_VAR/postfix/data log=$HG_VAR/log/postfix.log
   local changed=0
   etc=$(_hg_postfix_etc)
@@ -816,6 +844,9 @@ EOF
   if _hg_write_if_changed "$etc/master.cf" <<EOF; then
 # Written by tests/harness/services.sh. No chroot anywhere (5th column n).
 127.0.0.1:$HG_SMTP_PORT inet n - n - - smtpd
+127.0.0.1:$HG_SMTP_TLS_PORT inet n - n - - smtpd -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_cert_file=$HG_VAR/tls/server.pem -o smtpd_tls_key_file=$HG_VAR/tls/server.key
+  -o smtpd_tls_loglevel=1
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -864,6 +895,10 @@ EOF
   fi
   hg_wait_port "$HG_SMTP_PORT" "$HG_SERVICE_TIMEOUT" || {
     _hg_fail "postfix: not listening on 127.0.0.1:$HG_SMTP_PORT" "$log"
+    return 1
+  }
+  hg_wait_port "$HG_SMTP_TLS_PORT" "$HG_SERVICE_TIMEOUT" || {
+    _hg_fail "postfix: not listening on 127.0.0.1:$HG_SMTP_TLS_PORT (STARTTLS)" "$log"
     return 1
   }
 }

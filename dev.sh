@@ -389,6 +389,8 @@ _test_sweep() {
   [ -n "$pids" ] || return 0
   warn "tests left processes behind; ending them: ${pids//$'\n'/ }"
   # shellcheck disable=SC2086  # one pid a word
+  ps -o pid=,args= -p $pids 2>/dev/null | cut -c1-160 | sed 's/^/  left behind: /' >&2 || true
+  # shellcheck disable=SC2086  # one pid a word
   kill -TERM $pids 2>/dev/null || true
   sleep 2
   # shellcheck disable=SC2086

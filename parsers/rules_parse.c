@@ -13,6 +13,7 @@
 
 #include "helpgate/alloc.h"
 #include "helpgate/buf.h"
+#include "helpgate/located.h"
 #include "helpgate/charset.h"
 #include "helpgate/suggest.h"
 
@@ -32,8 +33,7 @@ enum {
     MAX_NAME = 200, /* rule names */
     MAX_WORD = 128, /* tags, queues, templates, SLA names, list and calendar names */
     MAX_LIST_ITEMS = 1000000,
-    SET_THRESHOLD = 16, /* `in` lists longer than this (all ASCII) use a sorted set */
-    MAX_ERROR_TEXT = 4096,
+    SET_THRESHOLD = 16,            /* `in` lists longer than this (all ASCII) use a sorted set */
     MAX_PATTERN = 8 * 1024 * 1024, /* bytes of a pattern built from a list */
 };
 
@@ -79,17 +79,7 @@ void hg_rules_errors_free(struct hg_rules_errors *errors)
 char *hg_rules_error_format(const struct hg_rules_errors *errors, size_t i, const char *filename)
 {
     const struct hg_rules_error *e = &errors->items[i];
-    struct hg_buf b;
-    hg_buf_init(&b, MAX_ERROR_TEXT);
-    if (e->line > 0 && e->col > 0)
-        hg_buf_printf(&b, "%s:%d:%d: %s", filename, e->line, e->col, e->message);
-    else if (e->line > 0)
-        hg_buf_printf(&b, "%s:%d: %s", filename, e->line, e->message);
-    else
-        hg_buf_printf(&b, "%s: %s", filename, e->message);
-    if (e->hint != NULL)
-        hg_buf_printf(&b, "\n  hint: %s", e->hint);
-    return hg_buf_steal(&b);
+    return hg_located_error_format(filename, e->line, e->col, e->message, e->hint);
 }
 
 __attribute__((format(printf, 5, 6))) static void add_error(struct parser *p, int line, int col,

@@ -13,6 +13,7 @@
 
 #include "helpgate/alloc.h"
 #include "helpgate/buf.h"
+#include "helpgate/located.h"
 #include "helpgate/charset.h"
 #include "helpgate/suggest.h"
 
@@ -33,7 +34,6 @@ enum {
     MAX_TEMPLATE_NAME = 128,
     MAX_LANGUAGE = 35, /* bytes of a language tag */
     MAX_LANGUAGES = 32,
-    MAX_ERROR_TEXT = 4096,
     MAX_HINT_NAMES = 300, /* bytes of the list of known names in a hint */
     MAX_FOUND = 24,       /* bytes of what was found, quoted in a message */
     MAX_VARIABLES = 256,  /* different variable names in one template */
@@ -109,17 +109,7 @@ void hg_template_errors_free(struct hg_template_errors *errors)
 char *hg_template_error_format(const struct hg_template_errors *errors, size_t i, const char *filename)
 {
     const struct hg_template_error *e = &errors->items[i];
-    struct hg_buf b;
-    hg_buf_init(&b, MAX_ERROR_TEXT);
-    if (e->line > 0 && e->col > 0)
-        hg_buf_printf(&b, "%s:%d:%d: %s", filename, e->line, e->col, e->message);
-    else if (e->line > 0)
-        hg_buf_printf(&b, "%s:%d: %s", filename, e->line, e->message);
-    else
-        hg_buf_printf(&b, "%s: %s", filename, e->message);
-    if (e->hint != NULL)
-        hg_buf_printf(&b, "\n  hint: %s", e->hint);
-    return hg_buf_steal(&b);
+    return hg_located_error_format(filename, e->line, e->col, e->message, e->hint);
 }
 
 static void add_error_v(struct parser *p, int line, int col, const char *hint, const char *fmt, va_list ap)

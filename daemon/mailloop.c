@@ -666,6 +666,8 @@ static int notify_route(const struct hg_mailloop *loop, struct hg_store *store,
                         const struct hg_intake_result *result, const struct words *w,
                         const struct hg_rules_result *route, char **error_r)
 {
+    if (find_template(loop, "notify") == NULL)
+        return 0; /* no notification template: nothing to look up */
     for (size_t i = 0; i < route->n_notify; i++) {
         const struct hg_rules_notify *n = &route->notify[i];
         char **recipients = NULL;
@@ -692,6 +694,8 @@ static int notify_route(const struct hg_mailloop *loop, struct hg_store *store,
 static int notify_reply(const struct hg_mailloop *loop, struct hg_store *store,
                         const struct hg_intake_result *result, struct words *w, char **error_r)
 {
+    if (find_template(loop, "notify") == NULL)
+        return 0; /* no notification template: nothing to look up */
     char ticket[24];
     snprintf(ticket, sizeof ticket, "%lld", result->ticket_id);
     const char *params[] = {ticket};

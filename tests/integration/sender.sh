@@ -3,7 +3,7 @@
 # a queued row leaves at once (NOTIFY) and arrives in the recipient's
 # mailbox; with Postfix down it is retried with backoff and delivered once
 # when Postfix is back; a 5xx answer marks it failed and writes the reason
-# to its ticket's audit log.
+# to its ticket's audit log; two helpgated share the outbox, each mail sent once.
 set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
@@ -76,6 +76,25 @@ t_is "and an outbox.failed row on the ticket's audit log" \
     "$(t_psql "SELECT count(*) FROM audit_log WHERE action = 'outbox.failed' AND ticket_id = $ticket
                AND details->>'message_id' = 'three@test'")" 1
 
-kill -TERM "$pid"
+# Two helpgated share one outbox: every mail is sent once, and both take part.
+conf2="$T_DIR/helpgate2.conf"
+sed "s/^instance = .*/instance = second/" "$conf" >"$conf2"
+log2="$T_DIR/helpgated2.log"
+t_spawn "$log2" "$HELPGATED" --foreground --config "$conf2"
+pid2=$T_LAST_PID
+t_ok "a second helpgated is ready" t_wait_log "$log2" "event=ready"
+before=$(hg_mail_count "$rcpt")
+for i in $(seq 1 40); do queue "many$i@test" >/dev/null; done
+t_ok "forty mails are sent" t_wait_sql "SELECT count(*) FROM outbox WHERE message_id LIKE 'many%' AND status = 'sent'" 40 60
+t_ok "and delivered" hg_wait_mail "$rcpt" $((before + 40)) 60
+sleep 2
+t_is "each once" "$(hg_mail_count "$rcpt")" $((before + 40))
+t_is "each in one attempt (no row claimed twice)" \
+    "$(t_psql "SELECT count(*) FROM outbox WHERE message_id LIKE 'many%' AND attempts <> 1")" 0
+first=$(grep -c "event=mail_sent" "$log")
+second=$(grep -c "event=mail_sent" "$log2")
+t_ok "both instances sent some ($((first - 2)) and $second)" test "$second" -gt 0 -a "$first" -gt 2
+kill -TERM "$pid" "$pid2"
 t_ok "helpgated stops cleanly" t_wait_exit "$pid" 30
+t_ok "the second too" t_wait_exit "$pid2" 30
 t_done

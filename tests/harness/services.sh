@@ -21,7 +21,8 @@
 #
 # Ports (override with the environment before sourcing or before calling):
 #   HG_PG_PORT 55432, HG_IMAP_PORT 10143, HG_SMTP_PORT 10025, HG_HTTP_PORT 18080,
-#   HG_SMTP_TLS_PORT 10587 (Postfix requiring STARTTLS, certificate of a test CA in $HG_VAR/tls).
+#   HG_SMTP_TLS_PORT 10587 (Postfix requiring STARTTLS) and HG_SMTPS_PORT 10465 (implicit TLS),
+#   both with the certificate of a test CA in $HG_VAR/tls.
 # HELPGATE_MAIL_PASS (default helpgate-demo) is the password of every demo mailbox.
 
 if [ -z "${top_srcdir:-}" ]; then
@@ -36,6 +37,7 @@ HG_VAR=$(realpath -m "$HG_VAR")
 : "${HG_IMAP_PORT:=10143}"
 : "${HG_SMTP_PORT:=10025}"
 : "${HG_SMTP_TLS_PORT:=10587}"
+: "${HG_SMTPS_PORT:=10465}"
 : "${HG_HTTP_PORT:=18080}"
 : "${HELPGATE_MAIL_PASS:=helpgate-demo}"
 
@@ -847,6 +849,9 @@ EOF
 127.0.0.1:$HG_SMTP_TLS_PORT inet n - n - - smtpd -o smtpd_tls_security_level=encrypt
   -o smtpd_tls_cert_file=$HG_VAR/tls/server.pem -o smtpd_tls_key_file=$HG_VAR/tls/server.key
   -o smtpd_tls_loglevel=1
+127.0.0.1:$HG_SMTPS_PORT inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
+  -o smtpd_tls_security_level=encrypt -o smtpd_tls_cert_file=$HG_VAR/tls/server.pem
+  -o smtpd_tls_key_file=$HG_VAR/tls/server.key -o smtpd_tls_loglevel=1
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -899,6 +904,10 @@ EOF
   }
   hg_wait_port "$HG_SMTP_TLS_PORT" "$HG_SERVICE_TIMEOUT" || {
     _hg_fail "postfix: not listening on 127.0.0.1:$HG_SMTP_TLS_PORT (STARTTLS)" "$log"
+    return 1
+  }
+  hg_wait_port "$HG_SMTPS_PORT" "$HG_SERVICE_TIMEOUT" || {
+    _hg_fail "postfix: not listening on 127.0.0.1:$HG_SMTPS_PORT (SMTPS)" "$log"
     return 1
   }
 }

@@ -195,8 +195,14 @@ struct hg_mailloop *hg_mailloop_new(const struct hg_config *cfg, char **error_r)
     free(warning);
     if (rc == 0) {
         loop->secret_len = strlen(loop->secret);
-        rc = load_policy(loop, cfg, error_r);
+        if (loop->secret_len < HG_SIGNED_MIN_SECRET) {
+            *error_r = hg_xasprintf("%s: the key is %zu bytes; signed addresses need at least %d",
+                                    cfg->hmac_secret_file, loop->secret_len, HG_SIGNED_MIN_SECRET);
+            rc = -1;
+        }
     }
+    if (rc == 0)
+        rc = load_policy(loop, cfg, error_r);
     if (rc == 0)
         rc = load_templates(loop, cfg->templates_dir, error_r);
     if (rc < 0)
@@ -284,11 +290,7 @@ static const struct hg_template *find_template_for(const struct hg_mailloop *loo
 
 static const struct hg_template *find_template(const struct hg_mailloop *loop, const char *name)
 {
-    const char *file = hg_template_choose(name, NULL, 0, loop->files, loop->n_templates);
-    for (size_t i = 0; file != NULL && i < loop->n_templates; i++)
-        if (strcmp(loop->templates[i].file, file) == 0)
-            return loop->templates[i].t;
-    return NULL;
+    return find_template_for(loop, name, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -780,10 +782,9 @@ uint64_t hg_mailloop_signed_ticket(const struct hg_mailloop *loop, const struct 
     return ticket;
 }
 
-/* Who wrote to the signed address: an active agent (id, name), the ticket's customer, or someone else. */
+/* Who wrote to the signed address: an active agent, the ticket's customer, or someone else. */
 struct answer_sender {
     long long agent_id; /* 0 when not an agent */
-    char *agent_name;
     bool is_customer;
 };
 
@@ -792,25 +793,20 @@ static int identify_sender(struct hg_store *store, const struct hg_mail *mail, u
 {
     memset(s, 0, sizeof(*s));
     const char *from = mail->from != NULL && mail->from->email[0] != '\0' ? mail->from->email : "";
+    s->agent_id = agent_id_of(store, from, error_r);
+    if (s->agent_id < 0)
+        return -1;
     char number[24];
     snprintf(number, sizeof number, "%llu", (unsigned long long)ticket_number);
     const char *params[] = {from, number};
     PGresult *res =
         hg_pg_exec(store,
-                   "SELECT (SELECT a.id FROM agents a LEFT JOIN agent_aliases al ON al.agent_id = a.id"
-                   "  WHERE a.active AND (lower(a.email) = lower($1) OR lower(al.email) = lower($1))"
-                   "  LIMIT 1),"
-                   " (SELECT a.name FROM agents a LEFT JOIN agent_aliases al ON al.agent_id = a.id"
-                   "  WHERE a.active AND (lower(a.email) = lower($1) OR lower(al.email) = lower($1))"
-                   "  LIMIT 1),"
-                   " EXISTS (SELECT 1 FROM tickets t JOIN customers c ON c.id = t.customer_id"
-                   "  WHERE t.number = $2 AND lower(c.email) = lower($1))",
+                   "SELECT EXISTS (SELECT 1 FROM tickets t JOIN customers c ON c.id = t.customer_id"
+                   " WHERE t.number = $2 AND lower(c.email) = lower($1))",
                    2, params, error_r);
     if (res == NULL)
         return -1;
-    s->agent_id = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    s->agent_name = PQgetisnull(res, 0, 1) ? NULL : hg_xstrdup(PQgetvalue(res, 0, 1));
-    s->is_customer = PQgetvalue(res, 0, 2)[0] == 't';
+    s->is_customer = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     return 0;
 }
@@ -1103,7 +1099,6 @@ int hg_mailloop_answer(const struct hg_mailloop *loop, struct hg_store *store, c
                     result, error_r) < 0
                  ? -1
                  : 1;
-    free(sender.agent_name);
     return rc;
 }
 

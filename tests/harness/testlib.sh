@@ -135,20 +135,31 @@ t_maildir_put() {
 
 # t_write_mailbox_config FILE NAME ADDR [EXTRA-KEY-LINES]: a config with one [mailbox NAME]
 # polling ADDR over plain IMAP on loopback (password in a 0600 file beside FILE).
-t_write_mailbox_config() {
-    local file=$1 name=$2 addr=$3 extra=${4:-}
-    t_write_config "$file"
+# t_add_smtp FILE URL [EXTRA-KEY-LINES]: an [smtp] section sending through URL as
+# support@example.test, and the signing key [smtp] needs (0600, beside FILE's secrets).
+t_add_smtp() {
+    local file=$1 url=$2 extra=${3:-}
     mkdir -p "$T_DIR/secrets"
-    printf '%s\n' "$HELPGATE_MAIL_PASS" >"$T_DIR/secrets/$name"
     printf 'test-hmac-secret-%s\n' "$RANDOM$RANDOM" >"$T_DIR/secrets/hmac"
-    chmod 600 "$T_DIR/secrets/$name" "$T_DIR/secrets/hmac"
+    chmod 600 "$T_DIR/secrets/hmac"
     sed -i "s|^\[helpgate\]\$|[helpgate]\nhmac_secret_file = $T_DIR/secrets/hmac|" "$file"
     cat >>"$file" <<CONF
 
 [smtp]
-url = smtp://127.0.0.1:$HG_SMTP_PORT
+url = $url
 from = support@example.test
 support_domain = example.test
+$extra
+CONF
+}
+
+t_write_mailbox_config() {
+    local file=$1 name=$2 addr=$3 extra=${4:-}
+    t_write_config "$file"
+    t_add_smtp "$file" "smtp://127.0.0.1:$HG_SMTP_PORT"
+    printf '%s\n' "$HELPGATE_MAIL_PASS" >"$T_DIR/secrets/$name"
+    chmod 600 "$T_DIR/secrets/$name"
+    cat >>"$file" <<CONF
 
 [mailbox $name]
 host = 127.0.0.1

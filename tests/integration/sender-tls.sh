@@ -13,17 +13,7 @@ hg_services_up >/dev/null 2>&1 || t_bail "services did not start"
 rcpt=$(t_mail_user "$T_NAME")
 conf="$T_DIR/helpgate.conf"
 t_write_config "$conf"
-mkdir -p "$T_DIR/secrets"
-printf 'test-hmac-%s-0123456789\n' "$RANDOM" >"$T_DIR/secrets/hmac" && chmod 600 "$T_DIR/secrets/hmac"
-sed -i "s|^\[helpgate\]\$|[helpgate]\nhmac_secret_file = $T_DIR/secrets/hmac|" "$conf"
-cat >>"$conf" <<CONF
-
-[smtp]
-url = smtp://localhost:$HG_SMTP_TLS_PORT
-from = support@example.test
-retry_initial = 1s
-retry_max = 1s
-CONF
+t_add_smtp "$conf" "smtp://localhost:$HG_SMTP_TLS_PORT" $'retry_initial = 1s\nretry_max = 1s'
 "$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
 printf 'From: support@example.test\r\nTo: %s\r\nSubject: over TLS\r\nMessage-ID: <tls1@test>\r\n\r\nHello.\r\n' \
     "$rcpt" >"$T_DIR/m.eml"

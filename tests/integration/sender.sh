@@ -13,17 +13,7 @@ hg_services_up >/dev/null 2>&1 || t_bail "services did not start"
 rcpt=$(t_mail_user "$T_NAME")
 conf="$T_DIR/helpgate.conf"
 t_write_config "$conf"
-mkdir -p "$T_DIR/secrets"
-printf 'test-hmac-%s\n' "$RANDOM" >"$T_DIR/secrets/hmac" && chmod 600 "$T_DIR/secrets/hmac"
-sed -i "s|^\[helpgate\]\$|[helpgate]\nhmac_secret_file = $T_DIR/secrets/hmac|" "$conf"
-cat >>"$conf" <<CONF
-
-[smtp]
-url = smtp://127.0.0.1:$HG_SMTP_PORT
-from = support@example.test
-retry_initial = 1s
-retry_max = 2s
-CONF
+t_add_smtp "$conf" "smtp://127.0.0.1:$HG_SMTP_PORT" $'retry_initial = 1s\nretry_max = 2s'
 "$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
 t_psql "INSERT INTO tickets (subject, channel) VALUES ('t', 'email')" >/dev/null
 ticket=$(t_psql "SELECT id FROM tickets")

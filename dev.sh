@@ -16,7 +16,7 @@
 # only, no build, no helpgated), HG_FUZZ_SECONDS (20), HG_JOBS (make -j, 2),
 # HG_CHECK_JOBS (tests run at once by make check, 1), HG_CHECK_TIMEOUT (s per make check,
 # 2400), and those of tests/harness/services.sh: HG_VAR, HG_PG_PORT, HG_IMAP_PORT,
-# HG_SMTP_PORT, HG_SMTP_TLS_PORT, HG_SMTPS_PORT, HG_HTTP_PORT, HELPGATE_MAIL_PASS.
+# HG_SMTP_PORT, HG_SMTP_TLS_PORT, HG_SMTPS_PORT, HG_SMTP_SUBMIT_PORT, HG_HTTP_PORT, HELPGATE_MAIL_PASS.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -299,6 +299,7 @@ _exports() {
   _export HG_SMTP_PORT "$HG_SMTP_PORT"
   _export HG_SMTP_TLS_PORT "$HG_SMTP_TLS_PORT"
   _export HG_SMTPS_PORT "$HG_SMTPS_PORT"
+  _export HG_SMTP_SUBMIT_PORT "$HG_SMTP_SUBMIT_PORT"
   _export HG_HTTP_PORT "$HG_HTTP_PORT"
 }
 
@@ -534,7 +535,7 @@ cmd_test() {
     _record 0 1 "services did not come up"
     return 0
   fi
-  export HG_VAR HG_PG_PORT HG_IMAP_PORT HG_SMTP_PORT HG_SMTP_TLS_PORT HG_SMTPS_PORT HG_HTTP_PORT HELPGATE_MAIL_PASS
+  export HG_VAR HG_PG_PORT HG_IMAP_PORT HG_SMTP_PORT HG_SMTP_TLS_PORT HG_SMTPS_PORT HG_SMTP_SUBMIT_PORT HG_HTTP_PORT HELPGATE_MAIL_PASS
   test_token="$$-$(date +%s)"
   export HG_TEST_RUN=$test_token
   [ -n "${CI:-}" ] && export AM_COLOR_TESTS=no

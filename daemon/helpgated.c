@@ -491,11 +491,16 @@ static bool sender_settings_equal(const struct hg_sender_settings *a, const stru
 /* Starts, restarts or stops the outbox sender to match [smtp]. */
 static void apply_sender(struct daemon *d)
 {
-    if (d->sender != NULL && d->cfg->smtp_url != NULL && sender_settings_equal(&d->sender_settings, d->cfg))
+    bool same =
+        d->sender != NULL && d->cfg->smtp_url != NULL && sender_settings_equal(&d->sender_settings, d->cfg);
+    bool new_password = same && hg_sender_password_changed(d->sender);
+    if (same && !new_password)
         return;
     if (d->sender != NULL) {
         hg_log_info("sender_stopping", "reason=%s",
-                    d->cfg->smtp_url != NULL ? "smtp_changed" : "smtp_removed");
+                    new_password               ? "smtp_password_changed"
+                    : d->cfg->smtp_url != NULL ? "smtp_changed"
+                                               : "smtp_removed");
         hg_sender_stop(&d->sender);
     }
     free_sender_settings(&d->sender_settings);

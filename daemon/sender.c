@@ -361,6 +361,19 @@ struct hg_sender *hg_sender_start(const struct hg_store_params *db, const struct
     return s;
 }
 
+bool hg_sender_password_changed(const struct hg_sender *s)
+{
+    if (s->settings.password_file == NULL)
+        return false;
+    char *now = NULL, *warning = NULL, *error = NULL;
+    int rc = hg_secret_read_file(s->settings.password_file, &now, &warning, &error);
+    free(warning);
+    free(error);
+    bool changed = rc < 0 ? s->password != NULL : s->password == NULL || strcmp(now, s->password) != 0;
+    hg_secret_free(&now);
+    return changed;
+}
+
 void hg_sender_stop(struct hg_sender **sender)
 {
     struct hg_sender *s = *sender;

@@ -46,4 +46,9 @@ struct hg_sender *hg_sender_start(const struct hg_store_params *db,
 /* Asks the thread to stop after the mail in flight, waits for it and frees. */
 void hg_sender_stop(struct hg_sender **sender);
 
+/* True when the SMTP password file now holds another password than the one
+ * the sender started with (or has become readable or unreadable): the
+ * daemon restarts the sender on SIGHUP then, as for a changed setting. */
+bool hg_sender_password_changed(const struct hg_sender *sender);
+
 #endif

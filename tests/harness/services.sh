@@ -22,7 +22,8 @@
 # Ports (override with the environment before sourcing or before calling):
 #   HG_PG_PORT 55432, HG_IMAP_PORT 10143, HG_SMTP_PORT 10025, HG_HTTP_PORT 18080,
 #   HG_SMTP_TLS_PORT 10587 (Postfix requiring STARTTLS) and HG_SMTPS_PORT 10465 (implicit TLS),
-#   both with the certificate of a test CA in $HG_VAR/tls.
+#   both with the certificate of a test CA in $HG_VAR/tls, and HG_SMTP_SUBMIT_PORT 10588
+#   (submission: STARTTLS, then SMTP AUTH against Dovecot's users required).
 # HELPGATE_MAIL_PASS (default helpgate-demo) is the password of every demo mailbox.
 
 if [ -z "${top_srcdir:-}" ]; then
@@ -38,6 +39,7 @@ HG_VAR=$(realpath -m "$HG_VAR")
 : "${HG_SMTP_PORT:=10025}"
 : "${HG_SMTP_TLS_PORT:=10587}"
 : "${HG_SMTPS_PORT:=10465}"
+: "${HG_SMTP_SUBMIT_PORT:=10588}"
 : "${HG_HTTP_PORT:=18080}"
 : "${HELPGATE_MAIL_PASS:=helpgate-demo}"
 
@@ -499,6 +501,8 @@ hg_pg_ensuredb() {
 
 _hg_dovecot_conf() { printf '%s\n' "$HG_VAR/dovecot/dovecot.conf"; }
 _hg_lmtp_socket() { printf '%s\n' "$HG_VAR/postfix/spool/private/dovecot-lmtp"; }
+# Dovecot's SASL socket for Postfix's submission listener (smtpd_sasl_path private/dovecot-auth).
+_hg_sasl_socket() { printf '%s\n' "$HG_VAR/postfix/spool/private/dovecot-auth"; }
 _hg_dovecot_dirs() { printf '%s\n' "$HG_VAR/run/dovecot" "$HG_VAR/mail" "$HG_VAR/dovecot"; }
 _hg_dovecot_glob='@(/usr/sbin/dovecot|/usr/lib/dovecot/*)'
 
@@ -588,6 +592,13 @@ service anvil {
 service lmtp {
   unix_listener $lmtp {
     mode = 0666
+    user = postfix
+    group = postfix
+  }
+}
+service auth {
+  unix_listener $(_hg_sasl_socket) {
+    mode = 0660
     user = postfix
     group = postfix
   }
@@ -852,6 +863,12 @@ EOF
 127.0.0.1:$HG_SMTPS_PORT inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
   -o smtpd_tls_security_level=encrypt -o smtpd_tls_cert_file=$HG_VAR/tls/server.pem
   -o smtpd_tls_key_file=$HG_VAR/tls/server.key -o smtpd_tls_loglevel=1
+127.0.0.1:$HG_SMTP_SUBMIT_PORT inet n - n - - smtpd -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_cert_file=$HG_VAR/tls/server.pem -o smtpd_tls_key_file=$HG_VAR/tls/server.key
+  -o smtpd_tls_auth_only=yes -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot
+  -o smtpd_sasl_path=private/dovecot-auth -o smtpd_client_restrictions=
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -908,6 +925,10 @@ EOF
   }
   hg_wait_port "$HG_SMTPS_PORT" "$HG_SERVICE_TIMEOUT" || {
     _hg_fail "postfix: not listening on 127.0.0.1:$HG_SMTPS_PORT (SMTPS)" "$log"
+    return 1
+  }
+  hg_wait_port "$HG_SMTP_SUBMIT_PORT" "$HG_SERVICE_TIMEOUT" || {
+    _hg_fail "postfix: not listening on 127.0.0.1:$HG_SMTP_SUBMIT_PORT (submission)" "$log"
     return 1
   }
 }

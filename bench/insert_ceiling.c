@@ -1,7 +1,7 @@
 /*
  * insert_ceiling.c — the PostgreSQL side's ceiling for bench/ingest (a benchmark, not a test).
  *
- *   insert_ceiling CONNINFO DIR [--mode txn|one|six] [--commit-every N] [--unprepared] [--truncate]
+ *   insert_ceiling CONNINFO DIR [--mode txn|one|six|routed] [--commit-every N] [--unprepared] [--truncate]
  *
  * Bare libpq over the given connection (the same unix socket helpgated uses):
  * for every DIR/ *.eml, in name order, the rows helpgate stores per message,
@@ -30,6 +30,14 @@
  *   audit_log     ('system', 'ticket.create', ticket, customer, the same JSON
  *                 details: channel, message_id, message row, mailbox)
  *   intake_seen   (mailbox, uidvalidity, uid = the file's number, message row)
+ * Routed (--mode routed): what helpgated writes for a new message since
+ * routing and the mail loop joined intake (sql/009 helpgate_intake_routed()
+ * and the mail loop's decision): the six rows, the ticket written with its
+ * route (tier, priority, the route as JSON: a default route of the shape
+ * hg_rules_result_json() gives), and two more audit rows: 'ticket.route'
+ * (the route) and 'ack.skipped' (what the mail loop records for a ticket it
+ * does not acknowledge, as in bench/ingest's config, which has no templates).
+ * Eight rows in one statement.
  * Not done here, though helpgated does them: the duplicate check, the agent
  * lookup, threading, and attachments (two statements per attachment, about
  * one message in ten of the shared corpus). Done here and not by helpgated:
@@ -369,6 +377,37 @@ static const char *const sql_six =
     "  'channel', 'email', 'message_id', $7::text, 'message', m.id, 'mailbox', 'ceiling')) FROM m)"
     " INSERT INTO intake_seen (mailbox, uidvalidity, uid, message_row_id) SELECT 'ceiling', 1, $10, m.id "
     "FROM m";
+/* The eight rows of a routed new message (see the top). */
+static const char *const sql_routed =
+    "WITH r AS (INSERT INTO raw_messages (sha256, size, data) VALUES ($1, $2, $3)"
+    "  ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size RETURNING id),"
+    " nc AS (INSERT INTO customers (email, name) SELECT $4, $5"
+    "  WHERE NOT EXISTS (SELECT 1 FROM customers WHERE lower(email) = lower($4))"
+    "  ON CONFLICT ((lower(email))) DO NOTHING RETURNING id),"
+    " c AS (SELECT id FROM nc UNION ALL SELECT id FROM customers WHERE lower(email) = lower($4) LIMIT 1),"
+    " t AS (INSERT INTO tickets (subject, channel, customer_id, support_address, tier, priority, "
+    "route_actions,"
+    "  sla_policy)"
+    "  SELECT $6, 'email', (SELECT id FROM c), 'support@ceiling.invalid', $11::jsonb->>'tier',"
+    "  $11::jsonb->>'priority', $11::jsonb, $11::jsonb->>'sla' RETURNING id),"
+    " m AS (INSERT INTO messages (ticket_id, direction, channel, author_customer_id, from_address, from_name,"
+    "  message_id, in_reply_to, subject, body_text, raw_id)"
+    "  SELECT t.id, 'in', 'email', (SELECT id FROM c), $4, $5, $7, $8, $6, $9, r.id FROM r, t"
+    "  RETURNING id, ticket_id),"
+    " a AS (INSERT INTO audit_log (actor, action, ticket_id, customer_id, details)"
+    "  SELECT 'system', 'ticket.create', m.ticket_id, (SELECT id FROM c), "
+    "jsonb_strip_nulls(jsonb_build_object("
+    "  'channel', 'email', 'message_id', $7::text, 'message', m.id, 'mailbox', 'ceiling')) FROM m"
+    "  UNION ALL SELECT 'rules', 'ticket.route', m.ticket_id, (SELECT id FROM c), $11::jsonb FROM m"
+    "  UNION ALL SELECT 'system', 'ack.skipped', m.ticket_id, NULL,"
+    "  jsonb_build_object('reason', 'no_template', 'detail', 'no acknowledgement template') FROM m)"
+    " INSERT INTO intake_seen (mailbox, uidvalidity, uid, message_row_id) SELECT 'ceiling', 1, $10, m.id "
+    "FROM m";
+/* A default route, as hg_rules_result_json() writes it when no rule matched. */
+static const char *const default_route =
+    "{\"tier\":\"L1\",\"rule\":\"default\",\"file\":null,\"line\":0,\"priority\":\"normal\","
+    "\"queue\":null,\"assign\":null,\"acknowledge\":null,\"sla\":\"L1\",\"tags\":[],\"notify\":[],"
+    "\"matched\":[],\"stopped\":false}";
 static const char *const sql_all =
     "WITH r AS (INSERT INTO raw_messages (sha256, size, data) VALUES ($1, $2, $3) RETURNING id),"
     " t AS (INSERT INTO tickets (subject, channel) VALUES ($4, 'email') RETURNING id)"
@@ -433,6 +472,26 @@ static void store_six(PGconn *conn, const struct message *m)
                    "INSERT (six rows, one statement)"));
 }
 
+/* One round trip: the eight rows of a routed new message in one statement. */
+static void store_routed(PGconn *conn, const struct message *m)
+{
+    const char *params[] = {(const char *)m->sha256,
+                            m->size_text,
+                            m->raw,
+                            m->from_email,
+                            m->from_name,
+                            m->subject ? m->subject : "",
+                            m->message_id,
+                            m->in_reply_to,
+                            m->text,
+                            m->uid_text,
+                            default_route};
+    int lengths[] = {SHA256_DIGEST_SIZE, 0, (int)m->len, 0, 0, 0, 0, 0, 0, 0, 0};
+    int formats[] = {1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    PQclear(expect(conn, run(conn, "routed", sql_routed, 11, params, lengths, formats), PGRES_COMMAND_OK,
+                   "INSERT (eight rows, one statement)"));
+}
+
 /* Empties what the modes write; audit_log is append-only, so its trigger is off for the moment. */
 static void truncate_tables(PGconn *conn)
 {
@@ -446,7 +505,7 @@ static void truncate_tables(PGconn *conn)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: insert_ceiling CONNINFO DIR [--mode txn|one|six] [--commit-every N] [--unprepared]"
+            "usage: insert_ceiling CONNINFO DIR [--mode txn|one|six|routed] [--commit-every N] [--unprepared]"
             " [--truncate]\n");
     exit(2);
 }
@@ -473,10 +532,10 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    int one = strcmp(mode, "one") == 0, six = strcmp(mode, "six") == 0;
-    if (!one && !six && strcmp(mode, "txn") != 0)
+    int one = strcmp(mode, "one") == 0, six = strcmp(mode, "six") == 0, routed = strcmp(mode, "routed") == 0;
+    if (!one && !six && !routed && strcmp(mode, "txn") != 0)
         usage();
-    if (commit_every > 1 && !one && !six)
+    if (commit_every > 1 && !one && !six && !routed)
         usage(); /* txn commits every message by definition */
 
     size_t n, bytes;
@@ -494,6 +553,7 @@ int main(int argc, char **argv)
         prepare(conn, "message", sql_message, 6);
         prepare(conn, "all", sql_all, 7);
         prepare(conn, "six", sql_six, 10);
+        prepare(conn, "routed", sql_routed, 11);
     }
 
     double server0 = backend_cpu(PQbackendPID(conn));
@@ -502,7 +562,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         if (commit_every > 1 && i % (size_t)commit_every == 0)
             command(conn, "BEGIN");
-        if (six)
+        if (routed)
+            store_routed(conn, &list[i]);
+        else if (six)
             store_six(conn, &list[i]);
         else if (one)
             store_one(conn, &list[i]);
@@ -519,7 +581,11 @@ int main(int argc, char **argv)
 
     printf("insert_ceiling mode=%s rows=%d commit_every=%ld prepared=%s messages=%zu bytes=%zu seconds=%.4f"
            " msgs_per_s=%.1f client_cpu_s=%.3f server_cpu_s=%.3f\n",
-           mode, six ? 6 : 3, commit_every, use_prepared ? "yes" : "no", n, bytes, seconds,
+           mode,
+           routed ? 8
+           : six  ? 6
+                  : 3,
+           commit_every, use_prepared ? "yes" : "no", n, bytes, seconds,
            seconds > 0 ? (double)n / seconds : 0.0, client, server);
     for (size_t i = 0; i < n; i++) {
         free(list[i].raw);

@@ -34,7 +34,7 @@ daemon_log=$HG_VAR/log/helpgated.log
 DEPS=(build-essential autoconf automake libtool pkg-config libetpan-dev libwebsockets-dev
   libcurl4-gnutls-dev libpq-dev libjansson-dev libpcre2-dev libxml2-dev libsystemd-dev check
   postgresql dovecot-imapd dovecot-lmtpd postfix clang libclang-rt-14-dev libgmime-3.0-dev
-  systemd python3 curl libgnutls28-dev nettle-dev openssl clang-format shellcheck tzdata)
+  systemd python3 curl libgnutls28-dev nettle-dev openssl clang-format shellcheck tzdata nodejs)
 
 if [ -z "${CI:-}" ] && [ -z "${NO_COLOR:-}" ] && [ -t 2 ]; then
   c_bold=$'\e[1m' c_red=$'\e[31m' c_green=$'\e[32m' c_off=$'\e[0m'
@@ -56,6 +56,22 @@ usage() {
 # ---------------------------------------------------------------------------
 # deps
 
+# The chat tests' clients (tests/chat/package.json: ws, playwright-core) from the npm
+# registry, with Debian's npm when node came without one.
+_node_deps() {
+  local lock=tests/chat/package-lock.json stamp=tests/chat/node_modules/.package-lock.json
+  if ! command -v npm >/dev/null; then
+    [ "$(id -u)" -eq 0 ] || die "npm is missing: apt-get install npm (as root)"
+    say "deps: installing npm"
+    apt-get install -y --no-install-recommends npm </dev/null || die "apt-get install npm failed"
+  fi
+  if [ -f "$stamp" ] && [ "$stamp" -nt "$lock" ]; then
+    return 0
+  fi
+  say "deps: npm ci in tests/chat (ws, playwright-core)"
+  (cd tests/chat && npm ci --no-audit --no-fund --loglevel=error </dev/null) || die "npm ci in tests/chat failed"
+}
+
 cmd_deps() {
   local missing=() p st
   command -v dpkg-query >/dev/null || die "dpkg-query not found: ./dev.sh supports Debian 12 (install by hand: ${DEPS[*]})"
@@ -66,6 +82,7 @@ cmd_deps() {
   done
   if [ ${#missing[@]} -eq 0 ]; then
     say "deps: all ${#DEPS[@]} packages are installed"
+    _node_deps
     return 0
   fi
   if [ "$(id -u)" -ne 0 ]; then
@@ -87,6 +104,7 @@ cmd_deps() {
     st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [ "$st" = installed ] || die "package $p is still not installed"
   done
+  _node_deps
 }
 
 # ---------------------------------------------------------------------------
@@ -326,7 +344,7 @@ cmd_run() {
   cat <<EOF
 
 ${c_bold}helpgate demo${c_off}
-  Chat widget:  http://127.0.0.1:$HG_HTTP_PORT/  (served once the chat listener lands; mail works now)
+  Chat widget:  http://127.0.0.1:$HG_HTTP_PORT/  (the demo page; the widget is its button)
   Mailboxes (IMAP 127.0.0.1:$HG_IMAP_PORT, no TLS, password $p):
     support@$d (helpgate reads it)   customer@$d
     agents l1@$d l2@$d l3@$d   teams team-l1@$d team-l2@$d team-l3@$d
@@ -476,6 +494,7 @@ _check() {
 _fuzz_data_dir() {
   case $1 in
   mime) echo mail ;;
+  chat_proto) echo chat ;;
   template) echo templates/render ;;
   rules) echo rules/eval ;;
   *) echo "$1" ;;

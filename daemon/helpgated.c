@@ -20,6 +20,7 @@
 #include "helpgate/lease.h"
 #include "helpgate/log.h"
 #include "helpgate/mail_ingest.h"
+#include "helpgate/chat.h"
 #include "helpgate/mailloop.h"
 #include "helpgate/migrate.h"
 #include "helpgate/poller.h"
@@ -66,6 +67,8 @@ struct daemon {
     bool mailloop_pending;
     struct hg_sender *sender;                  /* drains the outbox; NULL without [smtp] */
     struct hg_sender_settings sender_settings; /* as the running sender was started (strings owned) */
+    struct hg_chat *chat;                      /* the chat listener; NULL when [chat] is not enabled */
+    char *chat_fingerprint;                    /* the [chat] settings it was started with */
 };
 
 static void usage(FILE *out)
@@ -130,6 +133,7 @@ static void set_log_prefix(const struct hg_config *cfg)
 static void apply_mailboxes(struct daemon *d);
 static void swap_mailloop(struct daemon *d);
 static void apply_sender(struct daemon *d);
+static void apply_chat(struct daemon *d);
 
 /*
  * Loads the configured rules file; logs every error and returns -1 when it is
@@ -215,6 +219,7 @@ static void reload_config(struct daemon *d)
     if (d->pool != NULL) {
         apply_mailboxes(d);
         apply_sender(d);
+        apply_chat(d);
     } else {
         swap_mailloop(d);
     }
@@ -393,10 +398,12 @@ static void swap_mailloop(struct daemon *d)
 {
     if (!d->mailloop_pending)
         return;
+    hg_chat_pause(d->chat); /* its workers read the mail loop too */
     hg_mailloop_free(&d->mailloop);
     d->mailloop = d->next_mailloop;
     d->next_mailloop = NULL;
     d->mailloop_pending = false;
+    hg_chat_resume(d->chat, &(struct hg_chat_store_settings){.rules = d->rules, .mailloop = d->mailloop});
 }
 
 static void set_ingest_settings(struct daemon *d)
@@ -524,6 +531,73 @@ static void apply_sender(struct daemon *d)
     d->sender = hg_sender_start(&params, &d->sender_settings);
 }
 
+/* Everything the chat listener was started with, as one string: a reload that changes it restarts the
+ * listener. */
+static char *chat_fingerprint(const struct hg_config *cfg)
+{
+    char *origins = hg_xstrdup("");
+    for (char **o = cfg->chat_allowed_origins; o != NULL && *o != NULL; o++) {
+        char *next = hg_xasprintf("%s %s", origins, *o);
+        free(origins);
+        origins = next;
+    }
+    char *fp = hg_xasprintf(
+        "%d|%s|%s|%s|%s|%s|%ld|%ld|%d|%d|%d|%g|%d|%g|%d|%s|%s", cfg->chat_enabled, cfg->chat_listen,
+        cfg->chat_tls_cert ? cfg->chat_tls_cert : "", cfg->chat_tls_key ? cfg->chat_tls_key : "", origins,
+        cfg->chat_widget_dir, cfg->chat_max_frame, cfg->chat_max_message, cfg->chat_max_connections,
+        cfg->chat_per_ip_connections, cfg->chat_idle_timeout, cfg->chat_rate, cfg->chat_burst,
+        cfg->chat_ip_rate, cfg->chat_ip_burst, cfg->smtp_from ? cfg->smtp_from : "",
+        cfg->support_domain ? cfg->support_domain : "");
+    free(origins);
+    return fp;
+}
+
+/* Starts, restarts or stops the chat listener to match [chat]. */
+static void apply_chat(struct daemon *d)
+{
+    char *fp = chat_fingerprint(d->cfg);
+    if (d->chat_fingerprint != NULL && strcmp(fp, d->chat_fingerprint) == 0) {
+        free(fp);
+        return;
+    }
+    if (d->chat != NULL) {
+        hg_log_info("chat_stopping", "reason=%s", d->cfg->chat_enabled ? "chat_changed" : "chat_disabled");
+        hg_chat_stop(&d->chat);
+    }
+    free(d->chat_fingerprint);
+    d->chat_fingerprint = fp;
+    if (!d->cfg->chat_enabled)
+        return;
+    char app_name[64];
+    struct hg_chat_settings settings = {
+        .listen = d->cfg->chat_listen,
+        .tls_cert = d->cfg->chat_tls_cert,
+        .tls_key = d->cfg->chat_tls_key,
+        .allowed_origins = d->cfg->chat_allowed_origins,
+        .widget_dir = d->cfg->chat_widget_dir,
+        .max_frame = (size_t)d->cfg->chat_max_frame,
+        .max_message = (size_t)d->cfg->chat_max_message,
+        .max_connections = d->cfg->chat_max_connections,
+        .per_ip_connections = d->cfg->chat_per_ip_connections,
+        .idle_timeout = d->cfg->chat_idle_timeout,
+        .rate = d->cfg->chat_rate,
+        .ip_rate = d->cfg->chat_ip_rate,
+        .burst = d->cfg->chat_burst,
+        .ip_burst = d->cfg->chat_ip_burst,
+        .db = store_params(d, app_name, sizeof app_name),
+        .store = {.rules = d->rules,
+                  .mailloop = d->mailloop,
+                  .support_address = d->cfg->smtp_from,
+                  .support_domain = d->cfg->support_domain},
+    };
+    char *error = NULL;
+    d->chat = hg_chat_start(&settings, &error);
+    if (d->chat == NULL) {
+        hg_log_error("chat_error", "listen=%s error=%s", HG_Q(d->cfg->chat_listen), HG_Q(error));
+        free(error);
+    }
+}
+
 static void start_intake(struct daemon *d)
 {
     char app_name[64];
@@ -533,6 +607,7 @@ static void start_intake(struct daemon *d)
     d->leases = hg_leases_new(&params, d->cfg->instance ? d->cfg->instance : app_name);
     apply_mailboxes(d);
     apply_sender(d);
+    apply_chat(d);
 }
 
 /* Stops every poller: all are asked first, so they finish their message in flight in parallel. */
@@ -547,6 +622,9 @@ static void stop_intake(struct daemon *d)
     d->n_pollers = 0;
     hg_sender_stop(&d->sender);
     free_sender_settings(&d->sender_settings);
+    hg_chat_stop(&d->chat);
+    free(d->chat_fingerprint);
+    d->chat_fingerprint = NULL;
     hg_leases_free(&d->leases);
     hg_pool_free(&d->pool);
     free_ingest_settings(&d->ingest);

@@ -7,14 +7,12 @@
 #include "helpgate/mail.h"
 #include "helpgate/mailloop.h"
 #include "helpgate/poller.h"
-#include "helpgate/rules_holder.h"
-#include "helpgate/rules_mail.h"
+#include "helpgate/routing.h"
 #include "helpgate/sha256.h"
 #include "store_pg.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Longest ticket number we accept from a tag: more digits cannot be one of ours. */
 #define TICKET_TAG_MAX_DIGITS 15
@@ -57,81 +55,6 @@ static struct hg_intake_attachment *map_attachments(const struct hg_mail *m)
         };
     }
     return list;
-}
-
-/* What routing needs and keeps for the mail loop: the rules' input and decision. */
-struct routing {
-    struct hg_rules_input in;
-    struct hg_rules_mail_views views;
-    struct hg_rules_result route;
-    char *json; /* hg_rules_result_json(), for the intake call */
-    char *tier; /* customer facts read from the database (owned) */
-    char *notes;
-    char *company;
-    const struct hg_mail *mail;
-    const struct hg_mailloop *mailloop;
-    struct hg_rules_holder *holder; /* the route points into the rule set: held until routing_free() */
-    struct hg_rules_ref *ref;
-};
-
-/* The sender's customer facts (sql/004 helpgate_customer_facts) into R->in. */
-static int read_customer_facts(struct hg_store *store, struct routing *r, char **error_r)
-{
-    const char *params[] = {r->in.from_email};
-    PGresult *res = hg_pg_exec(store,
-                               "SELECT known, tier, custom_code, custom_code_notes, company, open_tickets"
-                               " FROM helpgate_customer_facts($1)",
-                               1, params, error_r);
-    if (res == NULL)
-        return -1;
-    r->in.customer_known = PQgetvalue(res, 0, 0)[0] == 't';
-    r->tier = hg_xstrdup(PQgetvalue(res, 0, 1));
-    r->in.customer_tier = r->tier;
-    r->in.customer_custom_code = PQgetvalue(res, 0, 2)[0] == 't';
-    r->notes = PQgetisnull(res, 0, 3) ? NULL : hg_xstrdup(PQgetvalue(res, 0, 3));
-    r->in.customer_custom_code_notes = r->notes;
-    r->company = PQgetisnull(res, 0, 4) ? NULL : hg_xstrdup(PQgetvalue(res, 0, 4));
-    r->in.customer_company = r->company;
-    r->in.customer_open_tickets = strtol(PQgetvalue(res, 0, 5), NULL, 10);
-    PQclear(res);
-    return 0;
-}
-
-/* Evaluates the rules in force for M; R->json is the decision for the intake call. */
-static int route_mail(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
-                      const struct hg_mail *m, struct routing *r, char **error_r)
-{
-    hg_rules_input_from_mail(m, m->delivered_to != NULL ? m->delivered_to : settings->support_address, &r->in,
-                             &r->views);
-    r->in.now = (int64_t)time(NULL);
-    r->mail = m;
-    r->mailloop = settings->mailloop;
-    if (r->in.from_email != NULL && read_customer_facts(store, r, error_r) < 0)
-        return -1;
-    r->holder = settings->rules;
-    const struct hg_rules *rules = hg_rules_holder_acquire(r->holder, &r->ref);
-    hg_rules_evaluate(rules, &r->in, &r->route);
-    r->json = hg_rules_result_json(rules, &r->route);
-    return 0;
-}
-
-static void routing_free(struct routing *r)
-{
-    if (r->holder != NULL)
-        hg_rules_holder_release(r->holder, &r->ref);
-    hg_rules_mail_views_free(&r->views);
-    free(r->json);
-    free(r->tier);
-    free(r->notes);
-    free(r->company);
-}
-
-/* intake's hook, in the message's transaction: the acknowledgement and notifications. */
-static int after_intake(void *arg, struct hg_store *store, const struct hg_intake_result *result,
-                        char **error_r)
-{
-    struct routing *r = arg;
-    return hg_mailloop_after_intake(r->mailloop, store, r->mail, result, &r->in, &r->route, error_r);
 }
 
 /*
@@ -179,9 +102,12 @@ static int ingest(struct hg_store *store, const struct hg_mail_ingest_settings *
             return taken < 0 ? -1 : 0;
         }
     }
-    struct routing routing = {0};
-    if (settings->rules != NULL && route_mail(store, settings, m, &routing, error_r) < 0) {
-        routing_free(&routing);
+    struct hg_routing routing = {0};
+    if (settings->rules != NULL &&
+        hg_routing_decide(&routing, store, settings->rules, settings->mailloop, m,
+                          m->delivered_to != NULL ? m->delivered_to : settings->support_address, "email",
+                          error_r) < 0) {
+        hg_routing_free(&routing);
         hg_mail_free(&m);
         return -1;
     }
@@ -215,7 +141,7 @@ static int ingest(struct hg_store *store, const struct hg_mail_ingest_settings *
         .raw_size = len,
         .raw_sha256_hex = raw_sha256,
         .route_json = routing.json,
-        .after = settings->rules != NULL && settings->mailloop != NULL ? after_intake : NULL,
+        .after = settings->rules != NULL && settings->mailloop != NULL ? hg_routing_after_intake : NULL,
         .after_arg = &routing,
     };
     int rc = in_transaction ? hg_intake_store_in_transaction(store, &msg, source, result, error_r)
@@ -224,7 +150,7 @@ static int ingest(struct hg_store *store, const struct hg_mail_ingest_settings *
     free(warnings);
     free(references);
     free(truncation);
-    routing_free(&routing);
+    hg_routing_free(&routing);
     hg_mail_free(&m);
     return rc;
 }

@@ -748,6 +748,26 @@ int hg_mailloop_after_intake(const struct hg_mailloop *loop, struct hg_store *st
     return rc;
 }
 
+char *hg_mailloop_ack_text(const struct hg_mailloop *loop, const struct hg_mail *mail,
+                           const struct hg_intake_result *result, const struct hg_rules_input *facts,
+                           const struct hg_rules_result *route)
+{
+    if (loop == NULL || route->acknowledge == NULL || result->outcome != HG_INTAKE_NEW_TICKET)
+        return NULL;
+    const struct hg_template *t = find_template_for(loop, route->acknowledge, mail);
+    if (t == NULL)
+        return NULL;
+    struct words w;
+    fill_words(&w, loop, mail, result, facts, route);
+    struct hg_template_output out;
+    hg_template_render(t, w.vars, w.n, &out);
+    char *body = out.body;
+    out.body = NULL;
+    hg_template_output_free(&out);
+    free(w.message);
+    return body;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Agents' answers to signed addresses.                                    */
 
@@ -982,6 +1002,17 @@ static int relay(const struct hg_mailloop *loop, struct hg_store *store, const s
                  uint64_t number, const char *relay_id, const char *text, char **error_r)
 {
     if (a->customer_email == NULL)
+        return 0;
+    /* A chat visitor who is online reads the answer in the chat (pushed); offline, it goes by mail too. */
+    char ticket[24];
+    snprintf(ticket, sizeof ticket, "%lld", a->ticket_id);
+    const char *params[] = {ticket};
+    PGresult *res = hg_pg_exec(store, "SELECT helpgate_chat_online($1)", 1, params, error_r);
+    if (res == NULL)
+        return -1;
+    bool online = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (online)
         return 0;
     char *subject = NULL;
     if (hg_outmail_reply_subject(a->ticket_subject, loop->tag_prefix, (int64_t)number, &subject, error_r) < 0)

@@ -28,6 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef HG_PKGDATADIR
+#define HG_PKGDATADIR "/usr/share/helpgate"
+#endif
 #ifndef HG_SYSCONFDIR
 #define HG_SYSCONFDIR "/etc/helpgate"
 #endif
@@ -636,6 +639,14 @@ static const struct setting settings[] = {
     {SEC_CHAT, "per_ip_connections", AS_INT(CFG, chat_per_ip_connections), .default_text = "20", .min = 1,
      .max = 1000000, .flags = RELOADABLE, .example = "20",
      .doc = "Most connections from one IP address; at most max_connections"},
+    {SEC_CHAT, "ip_rate", AS_NUMBER(CFG, chat_ip_rate), .default_text = "10", .min = 0.01, .max = 100000,
+     .flags = RELOADABLE, .example = "10",
+     .doc = "Messages per second all connections from one IP address may send on average"},
+    {SEC_CHAT, "ip_burst", AS_INT(CFG, chat_ip_burst), .default_text = "50", .min = 1, .max = 1000000,
+     .flags = RELOADABLE, .example = "50", .doc = "Messages one IP address may send at once above ip_rate"},
+    {SEC_CHAT, "widget_dir", AS_PATH(CFG, chat_widget_dir), .default_text = HG_PKGDATADIR "/widget",
+     .flags = RELOADABLE, .example = HG_PKGDATADIR "/widget",
+     .doc = "Directory of the widget's files, served over HTTP on the listener's port (index.html at /)"},
 
     /* [retention] */
     {SEC_RETENTION, "raw_days", AS_INT(CFG, retention_raw_days), .default_text = "90", .max = DAYS_MAX,

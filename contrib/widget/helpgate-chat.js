@@ -532,6 +532,7 @@
   function setComposerEnabled(on) {
     ui.input.disabled = !on;
     ui.send.disabled = !on;
+    ui.input.placeholder = on ? 'Type your message…' : 'This conversation is closed';
   }
 
   /* ------------------------------------------------------------------ */
@@ -684,31 +685,48 @@
     return [m, true];
   }
 
-  /* Welcome's history: server order first, then whatever we hold that the
-     server did not list (our unacknowledged messages), in their order. */
+  /* Welcome's history: the server's order. Messages we hold that the server
+     did not list stay where they were (after the listed message they
+     followed), except unsent ones, which go to the end: they will be sent
+     after the history. */
   function mergeHistory(history) {
-    var ordered = [];
-    var seen = [];
+    var stick = nearBottom();
+    var before = S.messages.slice();
+    var listed = [];
     history.forEach(function (h) {
       if (!h || typeof h !== 'object') {
         return;
       }
       var r = upsertServerMessage(normalizeServerMessage(h), false);
-      if (seen.indexOf(r[0]) < 0) {
-        seen.push(r[0]);
-        ordered.push(r[0]);
+      if (listed.indexOf(r[0]) < 0) {
+        listed.push(r[0]);
       }
     });
+    var after = {};   /* index in listed -> unlisted messages that followed it */
+    var tail = [];
+    var anchor = -1;
+    before.forEach(function (m) {
+      var i = listed.indexOf(m);
+      if (i >= 0) {
+        anchor = i;
+      } else if (m.status === 'sending' || anchor < 0) {
+        tail.push(m);
+      } else {
+        (after[anchor] = after[anchor] || []).push(m);
+      }
+    });
+    var ordered = [];
+    listed.forEach(function (m, i) {
+      ordered.push(m);
+      (after[i] || []).forEach(function (x) {
+        ordered.push(x);
+      });
+    });
+    S.messages = ordered.concat(tail);
     S.messages.forEach(function (m) {
-      if (seen.indexOf(m) < 0) {
-        ordered.push(m);
-      }
-    });
-    S.messages = ordered;
-    ordered.forEach(function (m) {
       ui.log.appendChild(m.el); /* appendChild moves existing nodes */
     });
-    scrollLogToEnd(true);
+    scrollLogToEnd(stick || before.length === 0);
   }
 
   function clearRetry(m) {
@@ -727,7 +745,6 @@
   var failures = 0;            /* consecutive attempts that did not reach welcome */
   var everWelcomed = false;
   var reconnectTimer = null;
-  var reconnectAt = 0;
   var connectTimer = null;
   var watchdog = null;
   var stopReconnecting = false;
@@ -793,7 +810,10 @@
       if (S.resume) {
         hello.resume = S.resume;
       }
-      hello.lang = navigator.language || 'en';
+      var lang = navigator.language || '';
+      if (lang.length <= 35 && /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$/.test(lang)) {
+        hello.lang = lang;
+      }
       sendFrame(hello);
     };
     sock.onmessage = function (ev) {
@@ -840,7 +860,6 @@
     } else {
       setStatus('Connection lost. Reconnecting in ' + secs + ' s…', 'reconnecting');
     }
-    reconnectAt = Date.now() + delay;
     reconnectTimer = window.setTimeout(connect, delay);
   }
 
@@ -910,6 +929,12 @@
     if (typeof f.resume === 'string' && f.resume) {
       S.resume = f.resume;
     }
+    if (S.ticket !== null && str(f.ticket) !== str(S.ticket)) {
+      /* the server did not resume our conversation (expired, or a new one) */
+      S.ticket = null;
+      ui.ticket.hidden = true;
+      ui.ticket.textContent = '';
+    }
     setTicket(f.ticket);
     mergeHistory(Array.isArray(f.history) ? f.history : []);
     saveStore();
@@ -969,7 +994,7 @@
       if (m.status !== 'sending') {
         return; /* already settled (a late duplicate) */
       }
-      if (code === 'rate_limited') {
+      if (code === 'rate_limited' || (code === 'internal' && (m.retries || 0) < 3)) {
         scheduleRetry(m);
       } else {
         clearRetry(m);
@@ -993,11 +1018,18 @@
     }
     if (!S.connected) {
       /* refused before welcome: a stale resume token, or a bad name/email */
-      if (S.resume && /resume|token|unknown_conversation/.test(code)) {
+      if (S.resume && (code === 'resume_unknown' ||
+                       (code === 'bad_field' && /resume/.test(sentence)))) {
         S.resume = null;
         saveStore();
         failures = 0;
         window.setTimeout(connect, 0);
+        return;
+      }
+      if (code !== 'bad_field' && code !== 'missing_field') {
+        /* internal, not_ready, ...: the close (or the connect timeout)
+           brings the reconnect with its backoff */
+        setStatus(sentence, 'error');
         return;
       }
       stopReconnecting = true;
@@ -1044,7 +1076,6 @@
     showView('chat');
     ui.closedReason.textContent = 'This conversation is closed: ' + reason;
     ui.closedBox.hidden = false;
-    ui.composer.hidden = true;
     setComposerEnabled(false);
     setStatus('Conversation closed', 'closed');
   }
@@ -1230,7 +1261,6 @@
       S.email = email;
       S.closed = false;
       showView('chat');
-      ui.composer.hidden = false;
       ui.closedBox.hidden = true;
       setComposerEnabled(true);
       ui.input.focus();
@@ -1313,7 +1343,6 @@
     ui.ticket.hidden = true;
     ui.ticket.textContent = '';
     ui.closedBox.hidden = true;
-    ui.composer.hidden = false;
     setComposerEnabled(true);
     ui.name.value = S.name;
     ui.email.value = S.email;

@@ -92,6 +92,9 @@ struct hg_config {
     double chat_rate;            /* messages per second per connection, default 2 */
     int chat_burst;              /* token bucket size, default 10 */
     int chat_per_ip_connections; /* default 20 */
+    double chat_ip_rate;         /* messages per second per IP address, default 10 */
+    int chat_ip_burst;           /* default 50 */
+    char *chat_widget_dir;       /* default HG_PKGDATADIR "/widget" */
 
     /* [retention] */
     int retention_raw_days;           /* default 90, 0 = keep forever */

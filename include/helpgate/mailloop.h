@@ -49,6 +49,16 @@ int hg_mailloop_after_intake(const struct hg_mailloop *loop, struct hg_store *st
                              char **error_r);
 
 /*
+ * The acknowledgement of a new ticket as text, for the chat window: the body
+ * of the template the route names, rendered as for mail (same variables,
+ * language chosen by MAIL's Content-/Accept-Language). NULL when the route
+ * names none, the ticket is not new, or no such template exists. Caller frees.
+ */
+char *hg_mailloop_ack_text(const struct hg_mailloop *loop, const struct hg_mail *mail,
+                           const struct hg_intake_result *result, const struct hg_rules_input *facts,
+                           const struct hg_rules_result *route);
+
+/*
  * Agents answer by replying to a notification's signed Reply-To.
  * hg_mailloop_signed_ticket() looks for such an address among MAIL's
  * recipients (To, Cc, Delivered-To) and returns the ticket number when the

@@ -1074,6 +1074,7 @@ support_domain = $HG_MAIL_DOMAIN
 enabled = yes
 listen = 127.0.0.1:$HG_HTTP_PORT
 allowed_origins = http://127.0.0.1:$HG_HTTP_PORT http://localhost:$HG_HTTP_PORT
+widget_dir = $top_srcdir/contrib/widget
 EOF
   return 0
 }

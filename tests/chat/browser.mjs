@@ -8,7 +8,9 @@
 //
 // Prints "ok - …"/"not ok - …" lines; after the acknowledgement it prints
 // "# ready-for-agent TICKET" so the shell knows when to answer.
-// Environment: HG_PAGE_URL, HG_VISITOR_EMAIL, HG_SCREENSHOT, HG_CHROMIUM.
+// Environment: HG_PAGE_URL, HG_VISITOR_EMAIL, HG_SCREENSHOT, HG_CHROMIUM, and
+// HG_SECOND_ANSWER_SENT: a file the shell creates once the second answer (sent
+// while the page is away, after "# offline") is stored.
 import { chromium } from 'playwright-core';
 
 const page_url = process.env.HG_PAGE_URL;
@@ -67,6 +69,22 @@ async function main() {
     ok(shown.includes('new PDF reader') && !shown.includes('wrote:'), 'without the quoted history', shown);
     await page.screenshot({ path: shot });
     ok(true, `screenshot saved (${shot})`);
+
+    // The visitor leaves; a second answer comes while nobody is online; back on the page, the
+    // widget resumes and the history holds it (the shell checks that it also went by mail).
+    await page.goto('about:blank');
+    console.log('# offline');
+    const marker = process.env.HG_SECOND_ANSWER_SENT;
+    const { existsSync } = await import('node:fs');
+    for (let i = 0; i < 1200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
+    await page.goto(page_url);
+    const resumed = await page.waitForFunction(
+      () => window.HelpgateChat.state().messages.some((m) => m.from === 'agent' && m.text.includes('second answer')),
+      null, { timeout: 30000 }).then(() => true, () => false);
+    ok(resumed, 'back on the page, the widget resumes and shows the answer given while away');
+    const again = await page.evaluate(() => window.HelpgateChat.state());
+    ok(again.ticket === ticket, 'the same ticket', again.ticket);
+    ok(again.messages.filter((m) => m.text.includes('invoice PDF')).length === 1, 'the history has no duplicates');
     ok(consoleErrors.length === 0, 'no errors in the browser console', consoleErrors.join(' | '));
   } catch (e) {
     ok(false, `the browser test crashed: ${e && e.message}`);

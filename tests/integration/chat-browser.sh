@@ -6,7 +6,9 @@
 # mail, answers from a mail client (quoted history, signature), helpgated
 # takes the answer from IMAP and pushes it to the page, where it appears.
 # Since the visitor is online, the answer is not mailed as well (the
-# acknowledgement is, since the visitor gave an address). Saves a
+# acknowledgement is, since the visitor gave an address). The visitor leaves;
+# a second answer goes by mail, and on coming back the widget resumes and
+# shows it. Saves a
 # screenshot (chat-browser.png in the test's scratch directory).
 set -u
 . "$top_srcdir/tests/harness/tap.sh"
@@ -48,6 +50,7 @@ t_ok "the poller selects INBOX" t_wait_log "$log" "event=imap_selected .*mailbox
 
 out="$T_DIR/browser.out"
 HG_PAGE_URL="http://127.0.0.1:$port/" HG_VISITOR_EMAIL="$visitor" HG_SCREENSHOT="$T_DIR/chat-browser.png" \
+    HG_SECOND_ANSWER_SENT="$T_DIR/answer2.sent" \
     timeout 240 node "$top_srcdir/tests/chat/browser.mjs" >"$out" 2>&1 &
 node_pid=$!
 
@@ -82,6 +85,22 @@ On 23/11/2026 09:58, Support wrote:
 Lars One, Support L1
 MAIL
 hg_send_mail "$agent" "$signed" "$T_DIR/answer.eml" >/dev/null 2>&1 || t_bail "Postfix refused the answer"
+
+# The visitor leaves the page: the session goes offline, and the next answer goes by mail too.
+offline() { grep -q "^# offline" "$out"; }
+for _ in $(seq 1 1200); do offline && break; kill -0 "$node_pid" 2>/dev/null || break; sleep 0.1; done
+t_ok "the visitor left the page" offline
+t_ok "the session is offline" t_wait_sql "SELECT count(*) FROM chat_sessions WHERE online_since IS NOT NULL" 0 30
+sed -e "s/answer-$T_NAME@/answer2-$T_NAME@/" \
+    -e "s/^Please install a new PDF reader.*/Here is a second answer: the invoice is attached to your account./" \
+    "$T_DIR/answer.eml" >"$T_DIR/answer2.eml"
+hg_send_mail "$agent" "$signed" "$T_DIR/answer2.eml" >/dev/null 2>&1 || t_bail "Postfix refused the second answer"
+t_ok "the second answer is stored" \
+    t_wait_sql "SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.number = ${number:-0} AND m.author_agent_id IS NOT NULL" 2 60
+t_ok "the offline visitor gets it by mail (ack + this answer)" hg_wait_mail "$visitor" 2 60
+t_ok "the mail holds the answer" \
+    bash -c "grep -rlq 'second answer' '$(hg_maildir "$visitor")'"
+touch "$T_DIR/answer2.sent"
 wait "$node_pid"
 while IFS= read -r line; do
     case $line in
@@ -91,13 +110,12 @@ while IFS= read -r line; do
     esac
 done <"$out"
 t_ok "the screenshot is a PNG" bash -c "file '$T_DIR/chat-browser.png' | grep -q 'PNG image'"
-t_is "the answer is stored as the agent's" \
-    "$(t_psql "SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.number = ${number:-0} AND m.direction = 'out' AND m.author_agent_id IS NOT NULL")" 1
-t_ok "the visitor, who gave an address, also got the acknowledgement by mail" hg_wait_mail "$visitor" 1 30
-sleep 3 # time for a relay, were one queued
-t_is "the visitor was online: the answer was not mailed too (only the acknowledgement)" \
-    "$(hg_mail_count "$visitor")" 1
-t_is "no relay in the outbox" "$(t_psql "SELECT count(*) FROM outbox WHERE kind = 'relay'")" 0
+t_is "both answers are stored as the agent's" \
+    "$(t_psql "SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.number = ${number:-0} AND m.direction = 'out' AND m.author_agent_id IS NOT NULL")" 2
+t_is "one relay in the outbox: the answer given while the visitor was away" \
+    "$(t_psql "SELECT count(*) FROM outbox WHERE kind = 'relay'")" 1
+t_is "the visitor's mailbox: the acknowledgement and that answer, not the first (given online)" \
+    "$(grep -rl 'new PDF reader' "$(hg_maildir "$visitor")" | wc -l) $(hg_mail_count "$visitor")" "0 2"
 kill -TERM "$pid"
 t_ok "helpgated stops cleanly" t_wait_exit "$pid" 30
 t_done

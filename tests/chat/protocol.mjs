@@ -188,6 +188,20 @@ async function main() {
   ok(await bystander.wait(ackOf('b1')), 'another visitor goes on undisturbed');
   bystander.close();
 
+  // Connections from one address are capped (per_ip_connections = 6 in the test's config).
+  await sleep(500);
+  const crowd = [];
+  for (let i = 0; i < 9; i++) crowd.push(new Client());
+  await Promise.all(crowd.map((k) => k.opened));
+  await sleep(1000);
+  const refused = crowd.filter((k) => k.closed && k.closed.code === 1008);
+  ok(refused.length === 3 && refused.every((k) => /too many connections/.test(k.closed.reason)),
+    'per_ip_connections: the connections over the cap are closed with 1008', refused.map((k) => k.closed));
+  const admitted = crowd.filter((k) => !k.closed);
+  admitted[0].send({ type: 'hello', name: 'Crowd' });
+  ok(await admitted[0].wait(isType('welcome')), 'the admitted ones work');
+  for (const k of crowd) k.close();
+
   console.log(`# ${failures} failed`);
   setTimeout(() => process.exit(0), 200);
 }

@@ -3,7 +3,7 @@
 # (tests/chat/protocol.mjs, Node's `ws`): origin and subprotocol checks,
 # hello/welcome, acks and resends, every error frame, oversize frames, rate
 # limits, a live push, resume with history, an abusive client closed with
-# 1008 while another goes on; then what PostgreSQL holds: one routed chat
+# 1008 while another goes on, the per-IP connection cap; then what PostgreSQL holds: one routed chat
 # ticket, each message once, the acknowledgement as a system message, the L1
 # team notified by mail, audit rows. Also the widget's files over HTTP.
 set -u
@@ -32,6 +32,7 @@ max_frame = 4k
 max_message = 2k
 rate = 2
 burst = 5
+per_ip_connections = 6
 CONF
 cat >"$rules" <<'RULES'
 rule "Chats get the chat acknowledgement"

@@ -21,11 +21,14 @@
 #include "helpgate/buf.h"
 #include "helpgate/chat_proto.h"
 #include "helpgate/log.h"
+#include "helpgate/metrics_text.h"
+#include "helpgate/metrics.h"
 #include "helpgate/token_bucket.h"
 #include "store_pg.h"
 
 #include <libwebsockets.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -51,6 +54,7 @@ enum job_kind { JOB_HELLO, JOB_MESSAGE, JOB_PRESENCE };
 
 struct job {
     enum job_kind kind;
+    double queued_at; /* monotonic seconds: the intake latency of a message */
     uint64_t conn_id;
     struct hg_chat_frame frame; /* HELLO and MESSAGE: owned */
     char peer[64];
@@ -121,8 +125,9 @@ struct conn {
 struct hg_chat {
     struct hg_chat_settings s; /* strings owned */
     char **origins;
+    char **metrics_allow;
     struct lws_context *context;
-    struct lws_http_mount mount;
+    struct lws_http_mount mount, metrics_mount;
     struct lws_protocols protocols[3];
     lws_retry_bo_t retry;
     pthread_t service_thread, listener_thread, *worker_threads;
@@ -268,6 +273,11 @@ static struct done *run_message(struct hg_chat *c, struct hg_store *store, struc
     d->message_id = r.message_row_id;
     snprintf(d->id, sizeof d->id, "%s", j->frame.id);
     d->frame = hg_chat_ack_frame(j->frame.id, r.message_row_id, r.ticket_number);
+    hg_metrics_count(HG_METRIC_INTAKE, hg_intake_outcome_name(r.outcome));
+    if (r.outcome != HG_INTAKE_DUPLICATE) {
+        hg_metrics_count(HG_METRIC_MESSAGES_IN, "chat");
+        hg_metrics_intake_seconds("chat", now_seconds() - j->queued_at);
+    }
     if (r.outcome == HG_INTAKE_NEW_TICKET)
         hg_log_info("chat_ticket", "session=%lld ticket=%lld number=%lld", j->session_id, r.ticket_id,
                     r.ticket_number);
@@ -453,6 +463,7 @@ static void register_conn(struct hg_chat *c, struct conn *k)
         c->all->prev_all = k;
     c->all = k;
     atomic_fetch_add(&c->n_conns, 1);
+    hg_metrics_chat_connections(1);
 }
 
 static void unregister_conn(struct hg_chat *c, struct conn *k)
@@ -469,6 +480,7 @@ static void unregister_conn(struct hg_chat *c, struct conn *k)
     if (k->next_all != NULL)
         k->next_all->prev_all = k->prev_all;
     atomic_fetch_sub(&c->n_conns, 1);
+    hg_metrics_chat_connections(-1);
 }
 
 /* Queues FRAME (taken: freed here) for K's socket. */
@@ -535,6 +547,7 @@ static void queue_job(struct hg_chat *c, struct conn *k, enum job_kind kind, str
     j->email = dup_or_null(k->email);
     j->lang = dup_or_null(k->lang);
     k->pending_jobs++;
+    j->queued_at = now_seconds();
     post_job(c, j);
 }
 
@@ -841,13 +854,120 @@ static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     return 0;
 }
 
-/* The HTTP side: files from the mount; and the service loop's wake-ups. */
+/* ------------------------------------------------------------------------ */
+/* /metrics                                                                */
+
+/* One HTTP transaction of /metrics. */
+struct http_pss {
+    struct hg_buf body;
+    size_t sent;
+    bool active;
+};
+
+/* Is IP inside ENTRY ("ADDRESS" or "ADDRESS/BITS", IPv4 or IPv6)? */
+static bool ip_in(const char *ip, const char *entry)
+{
+    char addr[64];
+    int bits = -1;
+    const char *slash = strchr(entry, '/');
+    size_t len = slash != NULL ? (size_t)(slash - entry) : strlen(entry);
+    if (len >= sizeof addr)
+        return false;
+    memcpy(addr, entry, len);
+    addr[len] = '\0';
+    if (slash != NULL)
+        bits = atoi(slash + 1);
+    unsigned char want[16], have[16];
+    int family = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+    size_t size = family == AF_INET6 ? 16 : 4;
+    if (inet_pton(family, addr, want) != 1 || inet_pton(family, ip, have) != 1)
+        return false;
+    if (bits < 0 || bits > (int)size * 8)
+        bits = (int)size * 8;
+    for (int i = 0; i < bits; i++)
+        if (((want[i / 8] ^ have[i / 8]) >> (7 - i % 8)) & 1)
+            return false;
+    return true;
+}
+
+static bool metrics_allowed(const struct hg_chat *c, const char *ip)
+{
+    for (char **e = c->metrics_allow; e != NULL && *e != NULL; e++)
+        if (ip_in(ip, *e))
+            return true;
+    return false;
+}
+
+static int metrics_begin(struct hg_chat *c, struct lws *wsi, struct http_pss *pss)
+{
+    unsigned char buf[LWS_PRE + 512], *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof buf - 1];
+    char uri[64] = "", ip[64] = "";
+    /* lws also calls here for what the file mount does not find: that is a 404, not the metrics. */
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/metrics") != 0) {
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+        return -1;
+    }
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    if (!metrics_allowed(c, ip)) {
+        hg_log_warn("metrics_refused", "ip=%s", HG_Q(ip));
+        lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "metrics are not served to this address");
+        return -1;
+    }
+    hg_buf_init(&pss->body, 16 * 1024 * 1024);
+    pss->active = true;
+    pss->sent = 0;
+    hg_metrics_render(&pss->body);
+    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, HG_METRICS_TEXT_CONTENT_TYPE, pss->body.len, &p,
+                                    end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int metrics_write(struct lws *wsi, struct http_pss *pss)
+{
+    if (!pss->active)
+        return 0;
+    unsigned char buf[LWS_PRE + 4096];
+    size_t n = pss->body.len - pss->sent < 4096 ? pss->body.len - pss->sent : 4096;
+    bool last = pss->sent + n == pss->body.len;
+    if (n > 0)
+        memcpy(buf + LWS_PRE, pss->body.data + pss->sent, n);
+    if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    pss->sent += n;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void metrics_end(struct http_pss *pss)
+{
+    if (pss != NULL && pss->active) {
+        hg_buf_free(&pss->body);
+        pss->active = false;
+    }
+}
+
+/* The HTTP side: files from the mount, /metrics; and the service loop's wake-ups. */
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct hg_chat *c = lws_context_user(lws_get_context(wsi));
+    struct http_pss *pss = user;
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return 1; /* a websocket without our subprotocol */
+    case LWS_CALLBACK_HTTP:
+        return metrics_begin(c, wsi, pss); /* the only callback mount is /metrics */
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return metrics_write(wsi, pss);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        metrics_end(pss);
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         deliver_all(c);
         refresh_presence(c);
@@ -918,6 +1038,7 @@ static void copy_settings(struct hg_chat *c, const struct hg_chat_settings *s)
     c->s.store.support_address = dup_or_null(s->store.support_address);
     c->s.store.support_domain = dup_or_null(s->store.support_domain);
     c->origins = copy_list(s->allowed_origins);
+    c->metrics_allow = copy_list(s->metrics_allow);
     if (c->s.workers <= 0)
         c->s.workers = 2;
 }
@@ -936,6 +1057,9 @@ static void free_settings(struct hg_chat *c)
     for (char **o = c->origins; o != NULL && *o != NULL; o++)
         free(*o);
     free(c->origins);
+    for (char **o = c->metrics_allow; o != NULL && *o != NULL; o++)
+        free(*o);
+    free(c->metrics_allow);
 }
 
 static struct lws_context *make_context(struct hg_chat *c, char **error_r)
@@ -951,7 +1075,12 @@ static struct lws_context *make_context(struct hg_chat *c, char **error_r)
                                        .origin = c->s.widget_dir,
                                        .def = "index.html",
                                        .origin_protocol = LWSMPRO_FILE};
-    c->protocols[0] = (struct lws_protocols){"http", http_callback, 0, 0, 0, NULL, 0};
+    c->metrics_mount = (struct lws_http_mount){.mountpoint = "/metrics",
+                                               .mountpoint_len = 8,
+                                               .protocol = "http",
+                                               .origin_protocol = LWSMPRO_CALLBACK};
+    c->mount.mount_next = &c->metrics_mount;
+    c->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(struct http_pss), 0, 0, NULL, 0};
     c->protocols[1] = (struct lws_protocols){
         HG_CHAT_PROTOCOL, chat_callback, sizeof(struct conn), c->s.max_frame, 0, NULL, 0};
     c->retry = (lws_retry_bo_t){.secs_since_valid_ping = PING_INTERVAL_S,

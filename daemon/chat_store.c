@@ -7,6 +7,7 @@
 #include "helpgate/buf.h"
 #include "helpgate/mail.h"
 #include "helpgate/mailloop.h"
+#include "helpgate/metrics.h"
 #include "helpgate/routing.h"
 #include "helpgate/sha256.h"
 #include "store_pg.h"
@@ -255,6 +256,8 @@ static int store_statements(struct hg_store *store, const struct hg_chat_store_s
         return -1;
     char *ack = hg_mailloop_ack_text(settings->mailloop, &view->mail, result, &routing->in, &routing->route);
     int rc = ack != NULL ? store_chat_ack(store, result, ack, error_r) : 0;
+    if (ack != NULL && rc == 0)
+        hg_metrics_count(HG_METRIC_ACKS_QUEUED, "chat");
     free(ack);
     return rc;
 }

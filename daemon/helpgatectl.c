@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_report.h"
 
 struct command {
     const char *name;
@@ -324,7 +325,7 @@ static int rules_check(struct ctl *ctl, int argc, char **argv)
 }
 
 /* "2026-11-23T10:00:00Z", "...+01:00", "2026-11-23 10:00" (UTC) or "now"; false when malformed. */
-static bool parse_when(const char *text, int64_t *epoch_r)
+bool ctl_parse_when(const char *text, int64_t *epoch_r)
 {
     if (strcmp(text, "now") == 0) {
         *epoch_r = (int64_t)time(NULL);
@@ -386,7 +387,7 @@ static int rules_test_options(int argc, char **argv, struct rules_test_args *a)
             ;
         else if (strcmp(opt, "--channel") == 0 && (strcmp(value, "email") == 0 || strcmp(value, "chat") == 0))
             a->in.channel = value;
-        else if (strcmp(opt, "--at") == 0 && parse_when(value, &a->in.now))
+        else if (strcmp(opt, "--at") == 0 && ctl_parse_when(value, &a->in.now))
             ;
         else if (strcmp(opt, "--recipient") == 0)
             a->recipient = value;
@@ -523,17 +524,42 @@ static const struct command commands[] = {
      "  --open-tickets N  --new-customer  --channel email|chat  --recipient ADDRESS\n"
      "  --at 2026-11-23T10:00:00Z (default: now; +HH:MM offsets too)",
      "rules check [FILE] | rules test [FILE] MESSAGE.eml [options]", cmd_rules},
+    {"ticket",
+     "List, show and change tickets: each change is audited with the operator's name (ctl:USER).\n"
+     "ticket list [--status S[,S]] [--tier L1|L2|L3] [--assignee EMAIL|--unassigned] [--customer EMAIL]\n"
+     "  [--channel email|chat] [--limit N (50; 0 for all)] [--format table|csv|json]: newest first;\n"
+     "ticket show NUMBER [--format text|json]: fields, messages (notes marked), audit trail;\n"
+     "ticket assign NUMBER EMAIL|--none; ticket tier NUMBER L1|L2|L3 [--reason TEXT];\n"
+     "ticket status NUMBER new|open|pending|resolved|closed; ticket note NUMBER TEXT|- (internal);\n"
+     "ticket merge NUMBER INTO-NUMBER (closes NUMBER; later mail on it goes to INTO-NUMBER).\n"
+     "An unknown ticket or agent, an inactive agent or a change that makes no sense exits 2.",
+     "ticket list|show|assign|tier|status|note|merge ...", cmd_ticket},
     {"agent",
      "Manage agents: who may answer tickets by mail, in which team (L1, L2, L3), from which addresses.\n"
      "agent add EMAIL --team L1|L2|L3 [--name NAME] [--lead]; agent list; agent set EMAIL [--team T]\n"
-     "[--name N] [--lead|--no-lead]; agent deactivate EMAIL; agent alias add EMAIL ALIAS;\n"
-     "agent alias remove ALIAS. Every change is written to the audit log.",
-     "agent add|list|set|deactivate|alias ...", cmd_agent},
+     "[--name N] [--lead|--no-lead]; agent team EMAIL L1|L2|L3; agent disable|deactivate EMAIL;\n"
+     "agent enable|activate EMAIL; agent alias add EMAIL ALIAS; agent alias remove ALIAS.\n"
+     "Every change is written to the audit log.",
+     "agent add|list|set|team|disable|enable|alias ...", cmd_agent},
     {"customer",
      "Show or change what helpgate knows of a customer (the rules read it): tier, custom code, notes.\n"
-     "customer show EMAIL; customer set EMAIL [--tier standard|premium|vip] [--custom-code yes|no]\n"
-     "[--notes TEXT] [--company NAME] [--name NAME] (creates the customer when new). Audited.",
-     "customer show|set EMAIL [options]", cmd_customer},
+     "customer show EMAIL; customer add EMAIL [options] (a new customer only);\n"
+     "customer set EMAIL [--tier standard|premium|vip] [--custom-code yes|no] [--notes TEXT]\n"
+     "[--company NAME] [--name NAME] (creates the customer when new); and its short forms\n"
+     "customer set-tier EMAIL standard|premium|vip; customer custom-code EMAIL yes|no [--notes TEXT];\n"
+     "customer notes EMAIL TEXT|- (- reads standard input). Audited.",
+     "customer show|add|set|set-tier|custom-code|notes EMAIL ...", cmd_customer},
+    {"report",
+     "Support figures for a period [FROM, TO) in UTC, per tier L1, L2, L3 and all, and for the\n"
+     "custom-code customers: incoming, closed, time to first response and to resolution (median,\n"
+     "p90), escalations, SLA breach rate; the top 10 customers. As an aligned table, CSV or JSON.\n"
+     "DATE: 2026-11-01 (00:00 UTC) or 2026-11-01T09:30[:00][Z|+01:00]. See helpgatectl(8), Reports.",
+     "report --from DATE --to DATE [--format table|csv|json] [--tier L1|L2|L3]", cmd_report},
+    {"sla",
+     "Run one pass of the SLA scheduler now, as helpgated does every 30 seconds: warn the teams of\n"
+     "tickets near a due time, record breaches, escalate (or tell the leads) as the policy says.\n"
+     "--now TIME runs it as if it were TIME (2026-11-23T10:00:00Z, +HH:MM offsets too).",
+     "sla run [--now TIME]", cmd_sla},
     {"version", "Print the version and the schema version it needs.", "version", cmd_version},
     {"help", "Show the commands, or the usage of one.", "help [COMMAND]", cmd_help},
 };

@@ -22,12 +22,14 @@
 #include "helpgate/mail_ingest.h"
 #include "helpgate/chat.h"
 #include "helpgate/mailloop.h"
+#include "helpgate/metrics.h"
 #include "helpgate/migrate.h"
 #include "helpgate/poller.h"
 #include "helpgate/pool.h"
 #include "helpgate/rules_file.h"
 #include "helpgate/rules_holder.h"
 #include "helpgate/sender.h"
+#include "helpgate/sla_scheduler.h"
 #include "helpgate/store.h"
 
 #include <curl/curl.h>
@@ -44,6 +46,7 @@
 
 #define DB_PING_INTERVAL_MS 5000
 #define MAIN_TICK_MS 1000
+#define SLA_INTERVAL_S 30 /* how often the SLA scheduler looks for warnings and breaches */
 
 struct daemon {
     const char *config_path;
@@ -69,6 +72,8 @@ struct daemon {
     struct hg_sender_settings sender_settings; /* as the running sender was started (strings owned) */
     struct hg_chat *chat;                      /* the chat listener; NULL when [chat] is not enabled */
     char *chat_fingerprint;                    /* the [chat] settings it was started with */
+    struct hg_sla_scheduler *sla;              /* SLA warnings and breaches, every SLA_INTERVAL_S */
+    struct hg_metrics_sampler *metrics;        /* the database's figures for /metrics */
 };
 
 static void usage(FILE *out)
@@ -398,12 +403,14 @@ static void swap_mailloop(struct daemon *d)
 {
     if (!d->mailloop_pending)
         return;
-    hg_chat_pause(d->chat); /* its workers read the mail loop too */
+    hg_chat_pause(d->chat); /* its workers read the mail loop too, and so does the SLA scheduler */
+    hg_sla_scheduler_pause(d->sla);
     hg_mailloop_free(&d->mailloop);
     d->mailloop = d->next_mailloop;
     d->next_mailloop = NULL;
     d->mailloop_pending = false;
     hg_chat_resume(d->chat, &(struct hg_chat_store_settings){.rules = d->rules, .mailloop = d->mailloop});
+    hg_sla_scheduler_resume(d->sla, d->mailloop);
 }
 
 static void set_ingest_settings(struct daemon *d)
@@ -541,6 +548,11 @@ static char *chat_fingerprint(const struct hg_config *cfg)
         free(origins);
         origins = next;
     }
+    for (char **o = cfg->chat_metrics_allow; o != NULL && *o != NULL; o++) {
+        char *next = hg_xasprintf("%s m:%s", origins, *o);
+        free(origins);
+        origins = next;
+    }
     char *fp = hg_xasprintf(
         "%d|%s|%s|%s|%s|%s|%ld|%ld|%d|%d|%d|%g|%d|%g|%d|%s|%s", cfg->chat_enabled, cfg->chat_listen,
         cfg->chat_tls_cert ? cfg->chat_tls_cert : "", cfg->chat_tls_key ? cfg->chat_tls_key : "", origins,
@@ -574,6 +586,7 @@ static void apply_chat(struct daemon *d)
         .tls_cert = d->cfg->chat_tls_cert,
         .tls_key = d->cfg->chat_tls_key,
         .allowed_origins = d->cfg->chat_allowed_origins,
+        .metrics_allow = d->cfg->chat_metrics_allow,
         .widget_dir = d->cfg->chat_widget_dir,
         .max_frame = (size_t)d->cfg->chat_max_frame,
         .max_message = (size_t)d->cfg->chat_max_message,
@@ -608,6 +621,9 @@ static void start_intake(struct daemon *d)
     apply_mailboxes(d);
     apply_sender(d);
     apply_chat(d);
+    d->sla = hg_sla_scheduler_start(&params, d->mailloop, SLA_INTERVAL_S);
+    if (d->cfg->chat_enabled)
+        d->metrics = hg_metrics_sampler_start(&params);
 }
 
 /* Stops every poller: all are asked first, so they finish their message in flight in parallel. */
@@ -623,6 +639,8 @@ static void stop_intake(struct daemon *d)
     hg_sender_stop(&d->sender);
     free_sender_settings(&d->sender_settings);
     hg_chat_stop(&d->chat);
+    hg_sla_scheduler_stop(&d->sla);
+    hg_metrics_sampler_stop(&d->metrics);
     free(d->chat_fingerprint);
     d->chat_fingerprint = NULL;
     hg_leases_free(&d->leases);

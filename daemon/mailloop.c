@@ -13,6 +13,7 @@
 #include "helpgate/alloc.h"
 #include "helpgate/buf.h"
 #include "helpgate/log.h"
+#include "helpgate/metrics.h"
 #include "helpgate/outmail.h"
 #include "helpgate/readfile.h"
 #include "helpgate/secret.h"
@@ -33,9 +34,9 @@
 #define MESSAGE_VAR_MAX (64 * 1024) /* the customer's words quoted in a notification */
 
 static const char *const template_vars[] = {
-    "ticket",        "ticket_tag", "subject",  "customer.name", "customer.email",
-    "customer.tier", "tier",       "priority", "queue",         "response_time",
-    "reason",        "notes",      "message",  "channel",       "support_address",
+    "ticket",  "ticket_tag", "subject",         "customer.name", "customer.email", "customer.tier",
+    "tier",    "priority",   "queue",           "response_time", "reason",         "notes",
+    "message", "channel",    "support_address", "sla.event",     "sla.target",     "sla.due",
 };
 #define N_TEMPLATE_VARS (sizeof template_vars / sizeof template_vars[0])
 
@@ -424,6 +425,7 @@ static int read_auto_facts(struct hg_store *store, long long ticket_id, const ch
 static int audit_skip(struct hg_store *store, long long ticket_id, const char *reason, const char *detail,
                       char **error_r)
 {
+    hg_metrics_count(HG_METRIC_ACKS_SKIPPED, reason);
     char ticket[24];
     snprintf(ticket, sizeof ticket, "%lld", ticket_id);
     const char *params[] = {ticket, reason, detail};
@@ -508,6 +510,8 @@ static int acknowledge(const struct hg_mailloop *loop, struct hg_store *store, c
                        .recipients = recipients,
                        .message_id = message_id};
     int rc = compose_and_queue(store, loop, &m, HG_ACK_MAIL_ACK, &q, error_r);
+    if (rc == 0)
+        hg_metrics_count(HG_METRIC_ACKS_QUEUED, "email");
     free(refs);
     free(message_id);
     hg_template_output_free(&out);
@@ -630,11 +634,13 @@ static long long agent_id_of(struct hg_store *store, const char *address, char *
  * only; other addresses (a team's shared mailbox) share one mail whose
  * Reply-To any agent may answer.
  */
-static int notify(const struct hg_mailloop *loop, struct hg_store *store,
-                  const struct hg_intake_result *result, const struct words *w, char **recipients,
-                  const char *who, char **error_r)
+/* TEMPLATE rendered with W to RECIPIENTS: one mail per agent (each with its own signed Reply-To), one for the
+ * team addresses. */
+static int notify_with(const struct hg_mailloop *loop, struct hg_store *store,
+                       const struct hg_intake_result *result, const struct words *w, char **recipients,
+                       const char *who, const char *template_name, char **error_r)
 {
-    const struct hg_template *t = find_template(loop, "notify");
+    const struct hg_template *t = find_template(loop, template_name);
     if (t == NULL || recipients == NULL || recipients[0] == NULL)
         return 0;
     struct hg_template_output out;
@@ -662,6 +668,13 @@ static int notify(const struct hg_mailloop *loop, struct hg_store *store,
     free(shared);
     hg_template_output_free(&out);
     return rc;
+}
+
+static int notify(const struct hg_mailloop *loop, struct hg_store *store,
+                  const struct hg_intake_result *result, const struct words *w, char **recipients,
+                  const char *who, char **error_r)
+{
+    return notify_with(loop, store, result, w, recipients, who, "notify", error_r);
 }
 
 static int notify_route(const struct hg_mailloop *loop, struct hg_store *store,
@@ -766,6 +779,84 @@ char *hg_mailloop_ack_text(const struct hg_mailloop *loop, const struct hg_mail 
     hg_template_output_free(&out);
     free(w.message);
     return body;
+}
+
+/* ------------------------------------------------------------------------ */
+/* SLA notices.                                                            */
+
+/* The active leads of TEAM (NULL-terminated; empty when it has none). Caller frees. */
+static char **team_leads(struct hg_store *store, const char *team, char **error_r)
+{
+    const char *params[] = {team};
+    PGresult *res =
+        hg_pg_exec(store, "SELECT email FROM agents WHERE team = $1 AND is_lead AND active ORDER BY email", 1,
+                   params, error_r);
+    if (res == NULL)
+        return NULL;
+    char **list = hg_xcalloc((size_t)PQntuples(res) + 1, sizeof(*list));
+    for (int i = 0; i < PQntuples(res); i++)
+        list[i] = hg_xstrdup(PQgetvalue(res, i, 0));
+    PQclear(res);
+    return list;
+}
+
+static char **sla_recipients(const struct hg_mailloop *loop, struct hg_store *store,
+                             const struct hg_sla_notice *n, char **error_r)
+{
+    enum hg_rules_tier team = n->team[1] == '3' ? HG_TIER_L3 : n->team[1] == '2' ? HG_TIER_L2 : HG_TIER_L1;
+    if (n->to_leads) {
+        char **leads = team_leads(store, hg_rules_tier_name(team), error_r);
+        if (leads == NULL || leads[0] != NULL)
+            return leads;
+        free_list(leads); /* a team without a lead: its members are told */
+    }
+    return team_recipients(loop, store, team, error_r);
+}
+
+int hg_mailloop_sla_notice(const struct hg_mailloop *loop, struct hg_store *store,
+                           const struct hg_sla_notice *n, char **error_r)
+{
+    if (loop == NULL || find_template(loop, "sla") == NULL)
+        return 0;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", n->ticket_id);
+    const char *params[] = {id};
+    PGresult *res =
+        hg_pg_exec(store,
+                   "SELECT t.number, t.subject, t.priority, c.name, c.email, c.tier FROM tickets t"
+                   " LEFT JOIN customers c ON c.id = t.customer_id WHERE t.id = $1",
+                   1, params, error_r);
+    if (res == NULL)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 1) {
+        struct hg_intake_result result = {.outcome = HG_INTAKE_REPLY,
+                                          .ticket_id = n->ticket_id,
+                                          .ticket_number = strtoll(PQgetvalue(res, 0, 0), NULL, 10)};
+        struct words w;
+        memset(&w, 0, sizeof w);
+        snprintf(w.ticket, sizeof w.ticket, "%lld", result.ticket_number);
+        snprintf(w.tag, sizeof w.tag, "[%s%lld]", loop->tag_prefix, result.ticket_number);
+        set_var(&w, "ticket", w.ticket);
+        set_var(&w, "ticket_tag", w.tag);
+        set_var(&w, "subject", PQgetvalue(res, 0, 1));
+        set_var(&w, "priority", PQgetvalue(res, 0, 2));
+        set_var(&w, "customer.name", PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
+        set_var(&w, "customer.email", PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4));
+        set_var(&w, "customer.tier", PQgetisnull(res, 0, 5) ? NULL : PQgetvalue(res, 0, 5));
+        set_var(&w, "tier", n->team);
+        set_var(&w, "sla.event", n->event);
+        set_var(&w, "sla.target", n->target);
+        set_var(&w, "sla.due", n->due);
+        set_var(&w, "support_address", loop->from_email);
+        char **recipients = sla_recipients(loop, store, n, error_r);
+        char who[128];
+        snprintf(who, sizeof who, "sla:%s:%s:%s", n->event, n->target, n->team);
+        rc = recipients != NULL ? notify_with(loop, store, &result, &w, recipients, who, "sla", error_r) : -1;
+        free_list(recipients);
+    }
+    PQclear(res);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -30,6 +30,7 @@
 #include "helpgate/intake.h"
 #include "helpgate/lease.h"
 #include "helpgate/log.h"
+#include "helpgate/metrics.h"
 #include "helpgate/pool.h"
 #include "helpgate/secret.h"
 #include "store_pg.h"
@@ -139,6 +140,7 @@ static void retry_later(struct hg_poller *p, const char *event, const char *erro
     unsigned delay = hg_backoff_next_ms(&p->backoff);
     hg_log_warn(event, "mailbox=%s host=%s attempt=%u retry_in_ms=%u error=%s", HG_Q(p->mb.name),
                 HG_Q(p->mb.host), p->backoff.attempt, delay, HG_Q(error));
+    hg_metrics_count(HG_METRIC_IMAP_ERRORS, p->mb.name);
     nap(p, delay);
 }
 
@@ -307,6 +309,7 @@ static int repair_actions(struct hg_poller *p, struct hg_imap *imap, struct mail
 struct stored {
     uint32_t uid;
     size_t bytes;
+    double seconds; /* parsing and storing it took */
     struct hg_intake_result result;
 };
 
@@ -347,6 +350,11 @@ static void log_stored(const struct hg_poller *p, const struct stored *s)
     hg_log_info("message_stored", "mailbox=%s uid=%u outcome=%s ticket=%lld message=%lld bytes=%zu",
                 HG_Q(p->mb.name), s->uid, hg_intake_outcome_name(s->result.outcome), s->result.ticket_number,
                 s->result.message_row_id, s->bytes);
+    hg_metrics_count(HG_METRIC_INTAKE, hg_intake_outcome_name(s->result.outcome));
+    if (s->result.outcome != HG_INTAKE_DUPLICATE) {
+        hg_metrics_count(HG_METRIC_MESSAGES_IN, "email");
+        hg_metrics_intake_seconds("email", s->seconds);
+    }
 }
 
 /* Forgets what the batch stored: its transaction was rolled back. */
@@ -391,9 +399,13 @@ static int store_one(uint32_t uid, const char *raw, size_t len, bool truncated, 
                                     .in_transaction = b->in_transaction};
     struct stored *s = &b->stored[b->n_stored];
     char *error = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (p->env.ingest(b->store, &msg, p->env.ingest_arg, &s->result, &error) == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         s->uid = uid;
         s->bytes = len;
+        s->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         b->n_stored++;
         if (uid > b->last_uid)
             b->last_uid = uid;

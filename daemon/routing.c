@@ -6,7 +6,10 @@
 #include "helpgate/alloc.h"
 #include "helpgate/mailloop.h"
 #include "helpgate/rules_holder.h"
+#include "helpgate/sla.h"
 #include "store_pg.h"
+
+#include <jansson.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,41 @@ static int read_customer_facts(struct hg_store *store, struct hg_routing *r, cha
     return 0;
 }
 
+static void set_epoch(json_t *o, const char *key, int64_t t)
+{
+    if (t != HG_SLA_NEVER)
+        json_object_set_new(o, key, json_integer((json_int_t)t));
+}
+
+/*
+ * The due times of the route's SLA policy, counted from now, into the route's
+ * JSON: sql/012's trigger makes them the ticket's columns, and the scheduler
+ * reads "sla_on_breach". No policy of that name: no SLA, nothing added.
+ */
+static void add_sla_times(struct hg_routing *r, const struct hg_rules *set)
+{
+    const struct hg_sla_policy *p = r->route.sla != NULL ? hg_rules_sla(set, r->route.sla) : NULL;
+    if (p == NULL || r->json == NULL)
+        return;
+    json_t *o = json_loads(r->json, 0, NULL);
+    if (o == NULL)
+        return;
+    struct hg_sla_times t;
+    hg_sla_times_at(set, p, r->in.now, &t);
+    set_epoch(o, "first_response_due", t.first_response_due);
+    set_epoch(o, "resolution_due", t.resolution_due);
+    set_epoch(o, "warn_at",
+              t.first_response_warn < t.resolution_warn ? t.first_response_warn : t.resolution_warn);
+    json_object_set_new(o, "sla_on_breach",
+                        json_string(p->on_breach == HG_SLA_NOTIFY_LEAD ? "notify_lead" : "escalate"));
+    char *json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (json != NULL) {
+        free(r->json);
+        r->json = json;
+    }
+}
+
 int hg_routing_decide(struct hg_routing *r, struct hg_store *store, struct hg_rules_holder *rules,
                       const struct hg_mailloop *loop, const struct hg_mail *mail, const char *recipient,
                       const char *channel, char **error_r)
@@ -50,6 +88,7 @@ int hg_routing_decide(struct hg_routing *r, struct hg_store *store, struct hg_ru
     const struct hg_rules *set = hg_rules_holder_acquire(r->holder, &r->ref);
     hg_rules_evaluate(set, &r->in, &r->route);
     r->json = hg_rules_result_json(set, &r->route);
+    add_sla_times(r, set);
     return 0;
 }
 

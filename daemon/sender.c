@@ -11,6 +11,7 @@
 #include "helpgate/alloc.h"
 #include "helpgate/backoff.h"
 #include "helpgate/log.h"
+#include "helpgate/metrics.h"
 #include "helpgate/secret.h"
 #include "store_pg.h"
 
@@ -233,6 +234,9 @@ static int record(struct hg_sender *s, const struct outgoing *o, const struct at
 
 static void log_attempt(const struct outgoing *o, const struct attempt *a)
 {
+    hg_metrics_count(HG_METRIC_MAIL, a->outcome == SENT     ? "sent"
+                                     : a->outcome == FAILED ? "failed"
+                                                            : "deferred");
     if (a->outcome == SENT)
         hg_log_info("mail_sent", "outbox=%s ticket=%s attempts=%d", o->id, o->ticket_id ? o->ticket_id : "-",
                     o->attempts + 1);

@@ -20,6 +20,7 @@
 #include "helpgate/buf.h"
 #include "helpgate/suggest.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -437,6 +438,32 @@ static char *check_origin(const char *text)
                         echo(text, shown, sizeof shown));
 }
 
+/* ADDRESS or ADDRESS/BITS, IPv4 or IPv6: who may read /metrics. */
+static char *check_network(const char *text)
+{
+    char shown[MAX_ECHO + 4], addr[64];
+    const char *slash = strchr(text, '/');
+    size_t len = slash != NULL ? (size_t)(slash - text) : strlen(text);
+    bool v6 = memchr(text, ':', len) != NULL;
+    unsigned char bytes[16];
+    bool ok = len < sizeof addr;
+    if (ok) {
+        memcpy(addr, text, len);
+        addr[len] = '\0';
+        ok = inet_pton(v6 ? AF_INET6 : AF_INET, addr, bytes) == 1;
+    }
+    if (ok && slash != NULL) {
+        char *end = NULL;
+        long bits = strtol(slash + 1, &end, 10);
+        ok = end != slash + 1 && *end == '\0' && bits >= 0 && bits <= (v6 ? 128 : 32);
+    }
+    if (ok)
+        return NULL;
+    return hg_xasprintf("invalid address \"%s\"; write an IP address or a network, e.g. 127.0.0.1, ::1 or "
+                        "10.0.0.0/8",
+                        echo(text, shown, sizeof shown));
+}
+
 static char *check_imap_host(const char *text)
 {
     char shown[MAX_ECHO + 4];
@@ -644,6 +671,9 @@ static const struct setting settings[] = {
      .doc = "Messages per second all connections from one IP address may send on average"},
     {SEC_CHAT, "ip_burst", AS_INT(CFG, chat_ip_burst), .default_text = "50", .min = 1, .max = 1000000,
      .flags = RELOADABLE, .example = "50", .doc = "Messages one IP address may send at once above ip_rate"},
+    {SEC_CHAT, "metrics_allow", AS_LIST(CFG, chat_metrics_allow), .default_text = "127.0.0.1 ::1", .max = 100,
+     .check = check_network, .flags = RELOADABLE, .example = "127.0.0.1 10.0.0.0/8",
+     .doc = "Addresses and networks that may read /metrics on the listener's port; others get 403"},
     {SEC_CHAT, "widget_dir", AS_PATH(CFG, chat_widget_dir), .default_text = HG_PKGDATADIR "/widget",
      .flags = RELOADABLE, .example = HG_PKGDATADIR "/widget",
      .doc = "Directory of the widget's files, served over HTTP on the listener's port (index.html at /)"},

@@ -595,7 +595,8 @@ void hg_rules_evaluate(const struct hg_rules *rules, const struct hg_rules_input
 /* ------------------------------------------------------------------------ */
 /* Explanation and JSON.                                                   */
 
-static void explain_result(const struct hg_rules *rules, const struct hg_rules_result *out, struct hg_buf *b)
+static void explain_result(const struct hg_rules *rules, const struct hg_rules_result *out, int64_t now,
+                           struct hg_buf *b)
 {
     hg_buf_printf(b, "result:\n  tier          %s", hg_rules_tier_name(out->tier));
     if (out->tier_origin.line > 0)
@@ -607,7 +608,7 @@ static void explain_result(const struct hg_rules *rules, const struct hg_rules_r
     hg_buf_printf(b, "  queue         %s\n", out->queue != NULL ? out->queue : "-");
     hg_buf_printf(b, "  assign        %s\n", out->assign != NULL ? out->assign : "-");
     hg_buf_printf(b, "  acknowledge   %s\n", out->acknowledge != NULL ? out->acknowledge : "none");
-    hg_buf_printf(b, "  sla           %s\n", out->sla);
+    rules_sla_explain(rules, out->sla, now, b);
     hg_buf_append_str(b, "  tags          ");
     for (size_t i = 0; i < out->n_tags; i++)
         hg_buf_printf(b, "%s%s", i > 0 ? ", " : "", out->tags[i]);
@@ -644,7 +645,7 @@ char *hg_rules_explain(const struct hg_rules *rules, const struct hg_rules_input
     run(&e, &out);
     eval_done(&e);
     static const struct hg_rules none = {.filename = "(no rules)"};
-    explain_result(rules != NULL ? rules : &none, &out, &b);
+    explain_result(rules != NULL ? rules : &none, &out, in->now, &b);
     return hg_buf_steal(&b);
 }
 

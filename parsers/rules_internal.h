@@ -3,7 +3,8 @@
  *
  * rules_lex.c cuts the file into tokens, rules_parse.c builds and checks the
  * compiled rule set (conditions as trees of compiled tests, actions as a flat
- * list), rules_eval.c evaluates it, explains it and writes the JSON form.
+ * list, calendars, SLA policies), rules_eval.c evaluates it, explains it and
+ * writes the JSON form, sla.c counts business time in calendars (sla.h).
  * A compiled rule set is read-only after parsing.
  */
 #ifndef HELPGATE_RULES_INTERNAL_H
@@ -12,6 +13,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "helpgate/rules.h"
+#include "helpgate/sla.h"
 #include "helpgate/tz.h"
 
 #include <pcre2.h>
@@ -47,18 +49,21 @@ struct token {
     bool line_start;    /* first token on its line */
 };
 
+/* Tokens the parser can see: the current one and two after it (`sla NAME` then a policy line). */
+#define RULES_LOOKAHEAD 3
+
 struct lexer {
     const char *p, *end, *start;
     int line;
     const char *line_begin;
-    struct token tok[2]; /* current and next */
-    char *buf[2];        /* text storage of tok[0] and tok[1] */
-    size_t cap[2];
+    struct token tok[RULES_LOOKAHEAD]; /* current, next, the one after */
+    char *buf[RULES_LOOKAHEAD];        /* text storage of each slot */
+    size_t cap[RULES_LOOKAHEAD];
 };
 
 void rules_lexer_init(struct lexer *lx, const char *text, size_t len);
 void rules_lexer_free(struct lexer *lx);
-/* The current token; peek(1) is the one after it. */
+/* The current token; peek(1) is the one after it, peek(2) the one after that. */
 const struct token *rules_peek(const struct lexer *lx, int ahead);
 void rules_advance(struct lexer *lx);
 /* "end of file", "\"word\"", "string \"...\"" … for error messages (static buffer per call site). */
@@ -205,6 +210,7 @@ struct action {
     enum hg_rules_tier tier; /* route, notify team (0 = the final tier) */
     char *text;              /* priority, queue, tag, assign, template, notify address, sla */
     bool with_notes;
+    int line, col; /* of the value (sla: the policy's name, checked once the file is read) */
 };
 
 struct rule {
@@ -220,6 +226,11 @@ struct span {
     int start, end; /* minutes of the day, [start, end) */
 };
 
+/* Open seconds of a local day, [start, end), 0 to 86400. */
+struct open_interval {
+    int32_t start, end;
+};
+
 struct calendar {
     char *name;
     int line;
@@ -227,6 +238,24 @@ struct calendar {
     size_t n_spans;
     int *holidays; /* YYYYMMDD, sorted */
     size_t n_holidays;
+    /* Made by rules_calendar_prepare(): per weekday (0 = Monday) the spans merged, sorted, disjoint. */
+    struct open_interval *open[7];
+    size_t n_open[7];
+    int64_t week_secs; /* open seconds in a week without holidays or clock changes */
+};
+
+/* Where a line of an `sla` block was written (line 0: it was not). */
+struct sla_where {
+    int line, col;
+};
+
+struct sla_policy {
+    struct hg_sla_policy pub; /* first: hg_rules_sla() hands out &pub and sla.c casts back */
+    char *name;
+    char *calendar_name; /* or NULL: around the clock */
+    size_t calendar;     /* index into hg_rules.calendars once checked */
+    struct sla_where at, first_response, resolution, warn, hours, on_breach;
+    struct sla_where in_days; /* the first duration written in days */
 };
 
 struct named_list {
@@ -247,6 +276,8 @@ struct hg_rules {
     size_t n_lists;
     struct rule *rules;
     size_t n_rules;
+    struct sla_policy *slas;
+    size_t n_slas;
     bool uses_time;
     struct rules_ac ac[N_FIELD_IDS]; /* per field: its `contains` tests' keywords */
     size_t ac_word[N_FIELD_IDS];     /* where the field's bits start in an evaluation's bit array */
@@ -265,5 +296,19 @@ struct eval_time {
 };
 
 void rules_free_node(struct node *n);
+
+/* ------------------------------------------------------------ calendars and SLA policies (sla.c) */
+
+struct hg_buf;
+
+/* Fills C's open[], n_open[] and week_secs from its spans. */
+void rules_calendar_prepare(struct calendar *c);
+void rules_calendar_release(struct calendar *c);
+
+/* "HhMm" for a duration in seconds ("4h", "1h30m", "45m", "3d" when whole days and DAYS). */
+void rules_sla_duration_text(int64_t secs, bool days, char *out, size_t size);
+
+/* The lines of `rules test` about the SLA policy NAME for a ticket that arrived at NOW. */
+void rules_sla_explain(const struct hg_rules *rules, const char *name, int64_t now, struct hg_buf *b);
 
 #endif

@@ -255,42 +255,40 @@ void rules_lexer_init(struct lexer *lx, const char *text, size_t len)
     lx->p = lx->start = lx->line_begin = text;
     lx->end = text + len;
     lx->line = 1;
-    lex_one(lx, 0);
-    lex_one(lx, 1);
+    for (int slot = 0; slot < RULES_LOOKAHEAD; slot++)
+        lex_one(lx, slot);
 }
 
 void rules_lexer_free(struct lexer *lx)
 {
-    free(lx->buf[0]);
-    free(lx->buf[1]);
+    for (int slot = 0; slot < RULES_LOOKAHEAD; slot++)
+        free(lx->buf[slot]);
     memset(lx, 0, sizeof(*lx));
 }
 
 const struct token *rules_peek(const struct lexer *lx, int ahead)
 {
-    return &lx->tok[ahead > 0 ? 1 : 0];
+    return &lx->tok[ahead <= 0 ? 0 : ahead < RULES_LOOKAHEAD ? ahead : RULES_LOOKAHEAD - 1];
 }
 
 void rules_advance(struct lexer *lx)
 {
-    /* Swap the slots so that the next token becomes the current one without copying text. */
-    struct token next = lx->tok[1];
-    char *buf = lx->buf[1];
-    size_t cap = lx->cap[1];
-    lx->tok[1] = lx->tok[0];
-    lx->buf[1] = lx->buf[0];
-    lx->cap[1] = lx->cap[0];
-    lx->tok[0] = next;
-    lx->buf[0] = buf;
-    lx->cap[0] = cap;
-    lx->tok[0].text = lx->buf[0];
-    if (lx->tok[0].type == TOK_EOF) {
-        lx->tok[1] = lx->tok[0];
-        lx->tok[1].text = lx->buf[1];
-        set_text(lx, 1, "", 0);
-        return;
+    /* Rotate the slots so that the next token becomes the current one without copying text. */
+    struct token first = lx->tok[0];
+    char *buf = lx->buf[0];
+    size_t cap = lx->cap[0];
+    for (int slot = 0; slot + 1 < RULES_LOOKAHEAD; slot++) {
+        lx->tok[slot] = lx->tok[slot + 1];
+        lx->buf[slot] = lx->buf[slot + 1];
+        lx->cap[slot] = lx->cap[slot + 1];
     }
-    lex_one(lx, 1);
+    int last = RULES_LOOKAHEAD - 1;
+    lx->tok[last] = first;
+    lx->buf[last] = buf;
+    lx->cap[last] = cap;
+    lx->tok[last].text = buf;
+    /* At the end every slot after the current one is the end too (lex_one keeps saying so). */
+    lex_one(lx, last);
 }
 
 void rules_describe_token(const struct token *t, char *out, size_t size)

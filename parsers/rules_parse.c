@@ -2,12 +2,13 @@
  * rules_parse.c — reads a rules file into a compiled rule set (see rules.h,
  * the language in helpgate.rules(5)).
  *
- * Two passes. The first reads statements in file order into rules, lists and
- * calendars; a statement with an error is reported and skipped up to the next
- * line that starts a statement, so one run reports every error it can. The
- * second resolves what may be defined later in the file (lists, calendars)
- * and compiles every test once: text tests become PCRE2 patterns (literals
- * escaped, caseless, UTF), large ASCII lists for `in` become sorted sets.
+ * Two passes. The first reads statements in file order into rules, lists,
+ * calendars and SLA policies; a statement with an error is reported and
+ * skipped up to the next line that starts a statement, so one run reports
+ * every error it can. The second resolves what may be defined later in the
+ * file (lists, calendars, policies) and compiles every test once: text tests
+ * become PCRE2 patterns (literals escaped, caseless, UTF), large ASCII lists
+ * for `in` become sorted sets.
  */
 #include "rules_internal.h"
 
@@ -145,13 +146,35 @@ static bool accept_word(struct parser *p, const char *word)
     return true;
 }
 
-static const char *const statement_words[] = {"rule", "list", "hours", "timezone"};
+static const char *const statement_words[] = {"rule", "list", "hours", "sla", "timezone"};
 #define N_STATEMENT_WORDS (sizeof statement_words / sizeof statement_words[0])
 
-static bool starts_statement(const struct token *t)
+/* The words that start a line inside an `sla` block. */
+static const char *const sla_line_words[] = {"first", "resolution", "hours", "warn", "on"};
+#define N_SLA_LINE_WORDS (sizeof sla_line_words / sizeof sla_line_words[0])
+
+static bool starts_sla_line(const struct token *t)
 {
     if (t->type != TOK_WORD || !t->line_start)
         return false;
+    for (size_t i = 0; i < N_SLA_LINE_WORDS; i++)
+        if (strcmp(t->text, sla_line_words[i]) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * The current token starts a statement: a statement word first on its line.
+ * "sla NAME" on a line of its own is also the action of a rule written one per
+ * line; it is the statement when a policy line (first response ...) follows.
+ */
+static bool starts_statement(struct parser *p)
+{
+    const struct token *t = cur(p);
+    if (t->type != TOK_WORD || !t->line_start)
+        return false;
+    if (strcmp(t->text, "sla") == 0)
+        return !next(p)->line_start && starts_sla_line(rules_peek(&p->lx, 2));
     for (size_t i = 0; i < N_STATEMENT_WORDS; i++)
         if (strcmp(t->text, statement_words[i]) == 0)
             return true;
@@ -167,7 +190,7 @@ static void recover(struct parser *p)
 {
     if (cur(p)->type != TOK_EOF && !(is_word(cur(p), "end") && cur(p)->line_start))
         advance(p);
-    while (cur(p)->type != TOK_EOF && !starts_statement(cur(p))) {
+    while (cur(p)->type != TOK_EOF && !starts_statement(p)) {
         bool end_line = is_word(cur(p), "end") && cur(p)->line_start;
         advance(p);
         if (end_line)
@@ -816,8 +839,14 @@ static bool parse_action(struct parser *p, struct rule *r)
                 return word[1] == 's' ? parse_assign(p, r) : parse_acknowledge(p, r);
             case 'n':
                 return parse_notify(p, r);
-            default:
-                return parse_named(p, r, ACT_SLA, "SLA policy");
+            default: {
+                int line = cur(p)->line, col = cur(p)->col;
+                if (!parse_named(p, r, ACT_SLA, "SLA policy"))
+                    return false;
+                r->actions[r->n_actions - 1].line = line;
+                r->actions[r->n_actions - 1].col = col;
+                return true;
+            }
             }
         }
         if (strcmp(word, "stop") == 0) {
@@ -1262,7 +1291,7 @@ static bool parse_hours(struct parser *p)
     advance(p);
     bool ok = true;
     while (ok && !is_word(cur(p), "end")) {
-        if (cur(p)->type == TOK_EOF || starts_statement(cur(p))) {
+        if (cur(p)->type == TOK_EOF || starts_statement(p)) {
             add_error(p, line, 0, "close the calendar with \"end\"", "calendar \"%s\" has no \"end\"",
                       c.name);
             ok = false;
@@ -1286,9 +1315,409 @@ static bool parse_hours(struct parser *p)
     advance(p); /* end */
     if (c.n_holidays > 1)
         qsort(c.holidays, c.n_holidays, sizeof(*c.holidays), compare_int);
+    rules_calendar_prepare(&c);
     p->r->calendars = hg_xrealloc(p->r->calendars, (p->r->n_calendars + 1) * sizeof(*p->r->calendars));
     p->r->calendars[p->r->n_calendars++] = c;
     return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* SLA policies.                                                           */
+
+enum {
+    SLA_REACH_DAYS = 3653, /* a policy's targets must be reached within 10 years of open weeks */
+};
+
+static void free_sla(struct sla_policy *s)
+{
+    free(s->name);
+    free(s->calendar_name);
+}
+
+static struct sla_policy *find_sla(struct hg_rules *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_slas; i++)
+        if (strcmp(r->slas[i].name, name) == 0)
+            return &r->slas[i];
+    return NULL;
+}
+
+/* After an error in the policy line that starts at offset START: on to the next line. */
+static void skip_line(struct parser *p, size_t start)
+{
+    while (cur(p)->type != TOK_EOF && !(cur(p)->line_start && cur(p)->offset > start))
+        advance(p);
+}
+
+/* Nothing more on this line; else an error. */
+static bool line_ends(struct parser *p, const char *after)
+{
+    if (cur(p)->line_start || cur(p)->type == TOK_EOF)
+        return true;
+    char what[96];
+    snprintf(what, sizeof what, "the end of the line after %s", after);
+    expected(p, what, NULL);
+    return false;
+}
+
+/*
+ * A duration: one or more NUMBER UNIT with units d, h, m in that order, no
+ * space inside ("4h", "90m", "1h30m", "2d"). The lexer cuts "1h30m" into a
+ * number and a word; their texts are joined while they touch. *DAYS_R is
+ * set when a unit is d.
+ */
+static bool read_duration(struct parser *p, int64_t *secs_r, bool *days_r)
+{
+    static const char hint[] = "write a number and a unit without a space: 30m, 4h, 1h30m, or 2d "
+                               "(24 hours)";
+    const struct token *t = cur(p);
+    int line = t->line, col = t->col;
+    if (t->type != TOK_NUMBER) {
+        expected(p, "a duration such as 30m, 4h or 1h30m", hint);
+        return false;
+    }
+    char text[64];
+    size_t n = 0, end;
+    bool fits = true;
+    for (;;) {
+        const struct token *c = cur(p);
+        if (n + c->len >= sizeof text)
+            fits = false;
+        else {
+            memcpy(text + n, c->text, c->len);
+            n += c->len;
+        }
+        end = c->end;
+        advance(p);
+        const struct token *d = cur(p);
+        if (d->offset != end || (d->type != TOK_WORD && d->type != TOK_NUMBER))
+            break;
+    }
+    text[n] = '\0';
+    static const char units[] = "dhm";
+    static const int64_t seconds[] = {86400, 3600, 60};
+    int64_t total = 0;
+    int last_unit = -1; /* index into units */
+    const char *s = text;
+    bool ok = fits && *s != '\0';
+    *days_r = false;
+    while (ok && *s != '\0') {
+        int64_t v = 0;
+        const char *digits = s;
+        for (; *s >= '0' && *s <= '9'; s++)
+            v = v > HG_SLA_MAX_SECS ? v : v * 10 + (*s - '0');
+        const char *unit = *s != '\0' ? strchr(units, *s) : NULL;
+        if (s == digits || unit == NULL || (int)(unit - units) <= last_unit) {
+            ok = false;
+            break;
+        }
+        last_unit = (int)(unit - units);
+        s++;
+        if (v > HG_SLA_MAX_SECS / seconds[last_unit]) {
+            total = HG_SLA_MAX_SECS + 1;
+            break;
+        }
+        total += v * seconds[last_unit];
+        if (last_unit == 0)
+            *days_r = true;
+    }
+    if (!ok) {
+        add_error(p, line, col, hint, "\"%s\" is not a duration", fits ? text : "(too long)");
+        return false;
+    }
+    if (total == 0) {
+        add_error(p, line, col, "a target of nothing is always missed", "a duration of 0");
+        return false;
+    }
+    if (total > HG_SLA_MAX_SECS) {
+        add_error(p, line, col, NULL, "\"%s\" is longer than 366 days", text);
+        return false;
+    }
+    *secs_r = total;
+    return true;
+}
+
+/* A line given twice: the error names the first. */
+static bool once(struct parser *p, const struct sla_where *seen, const char *what)
+{
+    if (seen->line == 0)
+        return true;
+    const struct token *t = cur(p);
+    char hint[64];
+    snprintf(hint, sizeof hint, "the first is on line %d", seen->line);
+    add_error(p, t->line, t->col, hint, "a second \"%s\" line in this SLA policy", what);
+    return false;
+}
+
+static bool read_sla_duration(struct parser *p, struct sla_policy *s, int64_t *secs_r)
+{
+    int line = cur(p)->line, col = cur(p)->col;
+    bool days;
+    if (!read_duration(p, secs_r, &days))
+        return false;
+    if (days && s->in_days.line == 0)
+        s->in_days = (struct sla_where){line, col};
+    return true;
+}
+
+/* One line of an `sla` block; false after an error (the caller skips the line). */
+static bool parse_sla_line(struct parser *p, struct sla_policy *s)
+{
+    const struct token *t = cur(p);
+    struct sla_where at = {t->line, t->col};
+    if (is_word(t, "first")) {
+        if (!once(p, &s->first_response, "first response"))
+            return false;
+        advance(p);
+        if (!accept_word(p, "response") || !accept_word(p, "within")) {
+            expected(p, "\"response within\" after \"first\"", "first response within 4h");
+            return false;
+        }
+        if (!read_sla_duration(p, s, &s->pub.first_response_secs) || !line_ends(p, "the duration"))
+            return false;
+        s->first_response = at;
+    } else if (is_word(t, "resolution")) {
+        if (!once(p, &s->resolution, "resolution"))
+            return false;
+        advance(p);
+        if (!accept_word(p, "within")) {
+            expected(p, "\"within\" after \"resolution\"", "resolution within 3d");
+            return false;
+        }
+        if (!read_sla_duration(p, s, &s->pub.resolution_secs) || !line_ends(p, "the duration"))
+            return false;
+        s->resolution = at;
+    } else if (is_word(t, "hours")) {
+        if (!once(p, &s->hours, "hours"))
+            return false;
+        advance(p);
+        const struct token *n = cur(p);
+        if (n->type != TOK_WORD || n->line_start || !valid_name_chars(n->text)) {
+            expected(p, "the name of a calendar after \"hours\"", "hours business");
+            return false;
+        }
+        s->hours = (struct sla_where){n->line, n->col};
+        s->calendar_name = hg_xstrdup(n->text);
+        advance(p);
+        if (!line_ends(p, "the calendar's name"))
+            return false;
+    } else if (is_word(t, "warn")) {
+        if (!once(p, &s->warn, "warn"))
+            return false;
+        advance(p);
+        if (!read_sla_duration(p, s, &s->pub.warn_secs))
+            return false;
+        if (!accept_word(p, "before")) {
+            expected(p, "\"before\" after the duration", "warn 30m before");
+            return false;
+        }
+        if (!line_ends(p, "\"before\""))
+            return false;
+        s->warn = at;
+    } else if (is_word(t, "on")) {
+        if (!once(p, &s->on_breach, "on breach"))
+            return false;
+        advance(p);
+        if (!accept_word(p, "breach")) {
+            expected(p, "\"breach\" after \"on\"", "on breach escalate");
+            return false;
+        }
+        if (accept_word(p, "escalate")) {
+            s->pub.on_breach = HG_SLA_ESCALATE;
+        } else if (is_word(cur(p), "notify") && is_word(next(p), "lead")) {
+            advance(p);
+            advance(p);
+            s->pub.on_breach = HG_SLA_NOTIFY_LEAD;
+        } else {
+            expected(p, "\"escalate\" or \"notify lead\" after \"on breach\"", NULL);
+            return false;
+        }
+        if (!line_ends(p, "the breach action"))
+            return false;
+        s->on_breach = at;
+    } else {
+        const char *near = t->type == TOK_WORD ? hg_suggest(t->text, sla_line_words, N_SLA_LINE_WORDS) : NULL;
+        char hint[64];
+        snprintf(hint, sizeof hint, "did you mean \"%s\"?", near != NULL ? near : "");
+        expected(p, "first response, resolution, hours, warn, on breach or end", near != NULL ? hint : NULL);
+        return false;
+    }
+    return true;
+}
+
+/* "hours NAME" followed by a line of days: a calendar (the policy before it has no end). */
+static bool starts_calendar(struct parser *p)
+{
+    const struct token *days = rules_peek(&p->lx, 2);
+    return is_word(cur(p), "hours") && cur(p)->line_start && !next(p)->line_start && days->line_start &&
+           days->type == TOK_WORD &&
+           (parse_days(days->text) != 0 || strcmp(days->text, "holiday") == 0 ||
+            strcmp(days->text, "holidays") == 0);
+}
+
+/*
+ * sla NAME
+ *     first response within 4h
+ *     resolution within 3d
+ *     hours business
+ *     warn 30m before
+ *     on breach escalate | on breach notify lead
+ * end
+ *
+ * An error in a line is reported and the line skipped, so every line of the
+ * block is checked; what needs the whole file (the calendar, the targets
+ * against each other) is checked in check_slas().
+ */
+static bool parse_sla(struct parser *p)
+{
+    int line = cur(p)->line, col = cur(p)->col;
+    advance(p);
+    const struct token *t = cur(p);
+    if ((t->type != TOK_WORD && t->type != TOK_STRING) || !valid_name_chars(t->text)) {
+        expected(p, "the SLA policy's name", "sla vip, or sla \"L1\" for the tier's default");
+        return false;
+    }
+    const struct sla_policy *same = find_sla(p->r, t->text);
+    bool ok = true;
+    if (same != NULL) {
+        char hint[80];
+        snprintf(hint, sizeof hint, "the first is on line %d; give each policy its own name", same->at.line);
+        add_error(p, t->line, t->col, hint, "a second SLA policy named \"%s\"", t->text);
+        ok = false;
+    }
+    struct sla_policy s = {.name = hg_xstrdup(t->text), .at = {line, col}};
+    s.pub.on_breach = HG_SLA_ESCALATE;
+    advance(p);
+    if (!line_ends(p, "the policy's name")) {
+        free_sla(&s);
+        return false;
+    }
+    for (;;) {
+        if (is_word(cur(p), "end") && cur(p)->line_start) {
+            advance(p);
+            break;
+        }
+        if (cur(p)->type == TOK_EOF || (starts_statement(p) && !starts_sla_line(cur(p))) ||
+            starts_calendar(p)) {
+            add_error(p, line, 0, "close the policy with \"end\"", "SLA policy \"%s\" has no \"end\"",
+                      s.name);
+            free_sla(&s);
+            return true; /* the next statement is read as it is */
+        }
+        size_t start = cur(p)->offset;
+        if (!parse_sla_line(p, &s)) {
+            ok = false;
+            skip_line(p, start);
+        }
+    }
+    if (ok && (s.first_response.line == 0 || s.resolution.line == 0)) {
+        add_error(p, line, 0,
+                  s.first_response.line == 0 ? "add a line such as: first response within 4h"
+                                             : "add a line such as: resolution within 3d",
+                  "SLA policy \"%s\" has no %s target", s.name,
+                  s.first_response.line == 0 ? "first response" : "resolution");
+        ok = false;
+    }
+    if (!ok) {
+        free_sla(&s);
+        return true; /* errors reported; the block was read to its end */
+    }
+    p->r->slas = hg_xrealloc(p->r->slas, (p->r->n_slas + 1) * sizeof(*p->r->slas));
+    p->r->slas[p->r->n_slas++] = s;
+    return true;
+}
+
+static void duration_text(int64_t secs, char *out, size_t size)
+{
+    rules_sla_duration_text(secs, false, out, size);
+}
+
+/* What needs the whole file: the calendar, the targets against each other, `sla` actions. */
+static void check_sla(struct parser *p, struct sla_policy *s)
+{
+    char a[32], b[32];
+    s->pub.name = s->name;
+    s->pub.line = s->at.line;
+    if (s->pub.resolution_secs < s->pub.first_response_secs) {
+        duration_text(s->pub.resolution_secs, a, sizeof a);
+        duration_text(s->pub.first_response_secs, b, sizeof b);
+        char hint[128];
+        snprintf(hint, sizeof hint, "the first response cannot come after the resolution: make it %s or more",
+                 b);
+        add_error(p, s->resolution.line, s->resolution.col, hint,
+                  "resolution within %s is shorter than first response within %s", a, b);
+    }
+    if (s->warn.line > 0 && s->pub.warn_secs >= s->pub.first_response_secs) {
+        duration_text(s->pub.warn_secs, a, sizeof a);
+        duration_text(s->pub.first_response_secs, b, sizeof b);
+        char hint[120];
+        snprintf(hint, sizeof hint, "a warning comes while time is left: make it shorter than %s", b);
+        add_error(p, s->warn.line, s->warn.col, hint,
+                  "warn %s before is not shorter than first response within %s", a, b);
+    }
+    if (s->calendar_name == NULL)
+        return;
+    const struct calendar *c = find_calendar(p->r, s->calendar_name, &s->calendar);
+    if (c == NULL) {
+        const char *names[64];
+        size_t count = 0;
+        for (size_t i = 0; i < p->r->n_calendars && count < 64; i++)
+            names[count++] = p->r->calendars[i].name;
+        const char *near = hg_suggest(s->calendar_name, names, count);
+        char hint[160];
+        if (near != NULL)
+            snprintf(hint, sizeof hint, "did you mean \"%s\"?", near);
+        else
+            snprintf(hint, sizeof hint, "define it: hours %s ... end", s->calendar_name);
+        add_error(p, s->hours.line, s->hours.col, hint, "unknown calendar \"%s\"", s->calendar_name);
+        return;
+    }
+    s->pub.calendar = c->name;
+    if (s->in_days.line > 0) {
+        char hint[160];
+        snprintf(hint, sizeof hint,
+                 "a business day has no fixed length: write hours of calendar \"%s\", e.g. 30h for three "
+                 "days of 10 hours",
+                 c->name);
+        add_error(p, s->in_days.line, s->in_days.col, hint,
+                  "a duration in days (24 hours) in a policy counted in hours \"%s\"", c->name);
+    }
+    /* Bounded: the targets are reached within SLA_REACH_DAYS of ordinary weeks. */
+    int64_t weeks = c->week_secs > 0 ? (s->pub.resolution_secs + c->week_secs - 1) / c->week_secs : INT64_MAX;
+    if (weeks > SLA_REACH_DAYS / 7) {
+        duration_text(s->pub.resolution_secs, a, sizeof a);
+        duration_text(c->week_secs, b, sizeof b);
+        add_error(
+            p, s->hours.line, s->hours.col, "give the calendar more hours, or the policy shorter targets",
+            "resolution within %s takes more than 10 years in hours \"%s\" (open %s a week)", a, c->name, b);
+    }
+}
+
+static void check_slas(struct parser *p)
+{
+    for (size_t i = 0; i < p->r->n_slas; i++)
+        check_sla(p, &p->r->slas[i]);
+    /* A file without policies keeps `sla NAME` as a label, as before policies existed. */
+    if (p->r->n_slas == 0)
+        return;
+    const char *names[64];
+    size_t count = 0;
+    for (size_t i = 0; i < p->r->n_slas && count < 64; i++)
+        names[count++] = p->r->slas[i].name;
+    for (size_t i = 0; i < p->r->n_rules; i++)
+        for (size_t k = 0; k < p->r->rules[i].n_actions; k++) {
+            const struct action *a = &p->r->rules[i].actions[k];
+            if (a->type != ACT_SLA || find_sla(p->r, a->text) != NULL || strcmp(a->text, "L1") == 0 ||
+                strcmp(a->text, "L2") == 0 || strcmp(a->text, "L3") == 0)
+                continue;
+            const char *near = hg_suggest(a->text, names, count);
+            char hint[200];
+            if (near != NULL)
+                snprintf(hint, sizeof hint, "did you mean \"%s\"?", near);
+            else
+                snprintf(hint, sizeof hint, "define it: sla %s ... end (see helpgate.rules(5))", a->text);
+            add_error(p, a->line, a->col, hint, "unknown SLA policy \"%s\"", a->text);
+        }
 }
 
 static void parse_statement(struct parser *p)
@@ -1303,12 +1732,14 @@ static void parse_statement(struct parser *p)
         ok = parse_hours(p);
     else if (is_word(t, "timezone"))
         ok = parse_timezone(p);
+    else if (is_word(t, "sla"))
+        ok = parse_sla(p);
     else {
         const char *near =
             t->type == TOK_WORD ? hg_suggest(t->text, statement_words, N_STATEMENT_WORDS) : NULL;
         char hint[64];
         snprintf(hint, sizeof hint, "did you mean \"%s\"?", near != NULL ? near : "");
-        expected(p, "rule, list, hours or timezone", near != NULL ? hint : NULL);
+        expected(p, "rule, list, hours, sla or timezone", near != NULL ? hint : NULL);
         ok = false;
     }
     if (!ok)
@@ -1630,8 +2061,12 @@ void hg_rules_free(struct hg_rules **rules)
         free(r->calendars[i].name);
         free(r->calendars[i].spans);
         free(r->calendars[i].holidays);
+        rules_calendar_release(&r->calendars[i]);
     }
     free(r->calendars);
+    for (size_t i = 0; i < r->n_slas; i++)
+        free_sla(&r->slas[i]);
+    free(r->slas);
     for (size_t f = 0; f < N_FIELD_IDS; f++)
         rules_ac_free(&r->ac[f]);
     hg_tz_free(&r->tz);
@@ -1663,6 +2098,8 @@ struct hg_rules *hg_rules_parse(const char *text, size_t len, const char *filena
     rules_lexer_free(&p.lx);
     for (size_t i = 0; i < p.r->n_rules && !p.gave_up; i++)
         compile_node(&p, p.r->rules[i].when);
+    if (!p.gave_up)
+        check_slas(&p);
     build_automata(&p);
     if (errors->count > errors_before) {
         sort_errors(errors->items + errors_before, errors->count - errors_before - (p.gave_up ? 1 : 0));

@@ -1,6 +1,7 @@
 /*
- * chat.h — the chat listener: websockets (subprotocol helpgate.chat.v1) and
- * the widget's files over HTTP, on one port, with libwebsockets.
+ * chat.h — the chat listener: websockets (subprotocol helpgate.chat.v1),
+ * the widget's files and /metrics (metrics.h) over HTTP, on one port, with
+ * libwebsockets.
  *
  * hg_chat_start() binds the port and starts its threads: one service thread
  * runs every socket (lws_service; it never waits for PostgreSQL), worker
@@ -31,6 +32,7 @@ struct hg_chat_settings {
     const char *listen;             /* "ADDR:PORT" */
     const char *tls_cert, *tls_key; /* both or neither: wss and https */
     char *const *allowed_origins;   /* NULL-terminated; a browser's Origin must be one of them */
+    char *const *metrics_allow;     /* NULL-terminated ADDRESS[/BITS]: who may GET /metrics */
     const char *widget_dir;         /* served at "/" (index.html) */
     size_t max_frame, max_message;  /* bytes */
     int max_connections, per_ip_connections;

@@ -95,6 +95,7 @@ struct hg_config {
     double chat_ip_rate;         /* messages per second per IP address, default 10 */
     int chat_ip_burst;           /* default 50 */
     char *chat_widget_dir;       /* default HG_PKGDATADIR "/widget" */
+    char **chat_metrics_allow;   /* NULL-terminated, default 127.0.0.1 ::1 */
 
     /* [retention] */
     int retention_raw_days;           /* default 90, 0 = keep forever */

@@ -31,6 +31,7 @@
 #include "helpgate/mail.h"
 #include "helpgate/rules.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct hg_store;
@@ -57,6 +58,24 @@ int hg_mailloop_after_intake(const struct hg_mailloop *loop, struct hg_store *st
 char *hg_mailloop_ack_text(const struct hg_mailloop *loop, const struct hg_mail *mail,
                            const struct hg_intake_result *result, const struct hg_rules_input *facts,
                            const struct hg_rules_result *route);
+
+/*
+ * An SLA event of a ticket (see sql/012 and daemon/sla.c), told by mail with
+ * the template "sla" (no template: nothing is sent): to the team TEAM, or to
+ * its leads when TO_LEADS (a team without an active lead: to the team). The
+ * notification has a signed Reply-To like the others, so the agent can
+ * answer the customer from it. Runs in the caller's transaction.
+ */
+struct hg_sla_notice {
+    long long ticket_id;
+    const char *event;  /* "warning" or "breach" */
+    const char *target; /* "first_response" or "resolution" */
+    const char *due;    /* the due time, as the template shows it */
+    const char *team;   /* "L1", "L2" or "L3": whose agents are told */
+    bool to_leads;
+};
+int hg_mailloop_sla_notice(const struct hg_mailloop *loop, struct hg_store *store,
+                           const struct hg_sla_notice *n, char **error_r);
 
 /*
  * Agents answer by replying to a notification's signed Reply-To.

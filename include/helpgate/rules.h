@@ -24,6 +24,8 @@
  * evaluation after the rule's other actions. When no rule routed the ticket,
  * it goes to L1 (the final default); the acknowledgement template is
  * "default" unless a rule said otherwise, the SLA policy is the tier's name.
+ * The policies themselves (`sla NAME ... end` in the same file) and the due
+ * times they give are in sla.h.
  *
  * Pure: hg_rules_parse() never opens a file itself; list files and time-zone
  * data are read through the loader the caller passes. Evaluation has no clock

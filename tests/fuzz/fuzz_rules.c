@@ -5,9 +5,13 @@
  * zones are refused), formats every error, and when the file is valid
  * evaluates and explains it on a message that touches every field, so the
  * compiled tests and the evaluator run too. A rule set comes back exactly
- * when there is no error. Seeds: tests/data/rules/ and tests/fuzz/seeds/rules/.
+ * when there is no error. The first SLA policies get their due and warning
+ * times, which must be in order, and the counted time up to a due time must
+ * be its target. Seeds: tests/data/rules/ (sla/ too) and
+ * tests/fuzz/seeds/rules/.
  */
 #include "helpgate/rules.h"
+#include "helpgate/sla.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,6 +67,18 @@ static void run(const struct hg_rules *rules)
         abort();
     free(hg_rules_result_json(rules, &result));
     free(hg_rules_explain(rules, &in));
+    for (size_t i = 0; i < hg_rules_sla_count(rules) && i < 8; i++) {
+        const struct hg_sla_policy *p = hg_rules_sla_at(rules, i);
+        struct hg_sla_times t;
+        hg_sla_times_at(rules, p, in.now, &t);
+        if (t.first_response_due < in.now || t.resolution_due < t.first_response_due ||
+            (p->warn_secs > 0 && t.first_response_warn > t.first_response_due) ||
+            (p->warn_secs == 0 && t.first_response_warn != HG_SLA_NEVER))
+            abort();
+        if (t.first_response_due != HG_SLA_NEVER &&
+            hg_sla_counted(rules, p, in.now, t.first_response_due) != p->first_response_secs)
+            abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -48,8 +48,39 @@ t_match "customer show" "$(ctl customer show vip@client.test)" "^tier +premium$"
 out=$(ctl customer set vip@client.test --tier gold 2>&1)
 t_is "a bad tier is refused" "$?" 2
 
+
+# The short forms: customer add|set-tier|custom-code|notes, agent team|disable|enable.
+t_is "customer add" "$(ctl customer add new@client.test --tier premium --name 'Nina New' 2>&1)" \
+    "customer new@client.test added"
+out=$(ctl customer add NEW@client.test 2>&1)
+t_is "customer add refuses a known address (exit 2)" "$?" 2
+t_match "with what to do instead" "$out" "exists; change it with helpgatectl customer set"
+t_is "customer set-tier" "$(ctl customer set-tier new@client.test vip 2>&1)" "customer new@client.test saved"
+out=$(ctl customer set-tier new@client.test gold 2>&1)
+t_is "set-tier refuses an unknown tier (exit 2)" "$?" 2
+t_is "customer custom-code" "$(ctl customer custom-code new@client.test yes --notes 'Odoo module' 2>&1)" \
+    "customer new@client.test saved"
+t_is "customer notes from standard input" \
+    "$(printf 'Odoo 17 module\nsee wiki\n' | ctl customer notes new@client.test - 2>&1)" "customer new@client.test saved"
+t_is "all in the database" \
+    "$(t_psql "SELECT name || '|' || tier || '|' || custom_code || '|' || custom_code_notes FROM customers
+               WHERE email = 'new@client.test'")" "Nina New|vip|true|Odoo 17 module
+see wiki"
+out=$(ctl customer custom-code new@client.test maybe 2>&1)
+t_is "custom-code takes yes or no (exit 2)" "$?" 2
+t_is "agent team" "$(ctl agent team ann@support.test L1 2>&1)" "agent ann@support.test changed"
+t_is "the team changed" "$(t_psql "SELECT team FROM agents WHERE email = 'ann@support.test'")" "L1"
+out=$(ctl agent team ann@support.test L9 2>&1)
+t_is "agent team refuses an unknown team (exit 2)" "$?" 2
+t_is "agent enable" "$(ctl agent enable ann@support.test 2>&1)" "agent ann@support.test changed"
+t_is "active again" "$(t_psql "SELECT active FROM agents WHERE email = 'ann@support.test'")" "t"
+t_is "agent disable" "$(ctl agent disable ann@support.test 2>&1)" "agent ann@support.test changed"
+t_is "inactive again" "$(t_psql "SELECT active FROM agents WHERE email = 'ann@support.test'")" "f"
+out=$(ctl agent disable nobody@support.test 2>&1)
+t_is "disabling an unknown agent is refused (exit 2)" "$?" 2
+
 actor="ctl:${SUDO_USER:-$(id -un)}"
 t_is "every change is audited with the operator" \
     "$(t_psql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE actor = '$actor'")" \
-    "agent.add,agent.alias.add,agent.set,agent.deactivate,agent.alias.remove,customer.set,customer.set"
+    "agent.add,agent.alias.add,agent.set,agent.deactivate,agent.alias.remove,customer.set,customer.set,customer.add,customer.set,customer.set,customer.set,agent.set,agent.set,agent.deactivate"
 t_done

@@ -29,7 +29,7 @@ t_migrate
 log="$T_DIR/helpgated.log"
 t_spawn "$log" "$HELPGATED" --foreground --config "$conf"
 t_ok "helpgated is ready" t_wait_log "$log" "event=ready"
-t_ok "it loads the shipped templates" t_wait_log "$log" "event=templates_loaded .*templates=6"
+t_ok "it loads the shipped templates" t_wait_log "$log" "event=templates_loaded .*templates=7"
 t_ok "the poller selects INBOX" t_wait_log "$log" "event=imap_selected .*mailbox=support"
 
 # 1. A customer's urgent mail: ack to the customer, notification to L2.

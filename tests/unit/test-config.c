@@ -18,6 +18,9 @@
 #ifndef HG_SYSCONFDIR
 #define HG_SYSCONFDIR "/etc/helpgate"
 #endif
+#ifndef HG_PKGDATADIR
+#define HG_PKGDATADIR "/usr/share/helpgate"
+#endif
 
 /* The smallest valid file, and one with a mailbox to which a line can be added. */
 #define MINIMAL "[database]\nconninfo = dbname=helpgate\n"
@@ -84,6 +87,7 @@ static char *format_errors(const struct hg_config_errors *errors, const char *fi
         free(line);
     }
     replace_all(all, HG_SYSCONFDIR, "/etc/helpgate");
+    replace_all(all, HG_PKGDATADIR, "/usr/share/helpgate");
     return all;
 }
 
@@ -1165,6 +1169,7 @@ static void test_man_page(void)
         char entry[512], default_value[256];
         snprintf(default_value, sizeof default_value, "%s", info[i].default_value);
         replace_all(default_value, HG_SYSCONFDIR, "/etc/helpgate");
+        replace_all(default_value, HG_PKGDATADIR, "/usr/share/helpgate");
         if (default_value[0] != '\0')
             snprintf(entry, sizeof entry, "\n.TP\n.B %s\n(%s; default: %s; %s)\n", info[i].key, info[i].type,
                      default_value, info[i].reloadable ? "reloadable" : "restart");

@@ -34,6 +34,13 @@ rule "Custom code"
     when customer.custom-code
     then route at least L2, queue custom-code, notify team with notes
 end
+
+sla vip
+    first response within 1h
+    resolution within 8h
+    warn 15m before
+    on breach notify lead
+end
 RULES
 
 # --- helpgatectl rules check / test -------------------------------------------------
@@ -91,6 +98,13 @@ ticket() { # MESSAGE-ID COLUMNS
 t_is "the VIP's ticket is in L2 by the VIP rule" "$(ticket vip "tier || ' ' || matched_rule || ' ' || sla_policy")" \
     "L2 VIP customers vip"
 t_is "the rule's place is recorded as file:line" "$(ticket vip matched_rule_at)" "$rules:9"
+t_is "its SLA policy's due times, counted from its creation (around the clock)" \
+    "$(ticket vip "abs(extract(epoch FROM first_response_due - t.created_at) - 3600) < 5 AND
+                   abs(extract(epoch FROM resolution_due - t.created_at) - 28800) < 5 AND
+                   sla_warn_at = first_response_due - interval '15 minutes'")" t
+t_is "and what a breach does" "$(ticket vip "route_actions->>'sla_on_breach'")" "notify_lead"
+t_is "a ticket whose tier has no policy has no due times" \
+    "$(ticket plain "coalesce(first_response_due::text, 'none')")" "none"
 t_is "its acknowledgement template is recorded" "$(ticket vip "route_actions->>'acknowledge'")" "vip"
 t_is "custom code goes to L2, queue custom-code" "$(ticket custom "tier || ' ' || queue")" "L2 custom-code"
 t_is "the team is notified with the custom-code notes" \

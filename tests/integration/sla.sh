@@ -3,7 +3,8 @@
 # due time is escalated to the next tier (audited) and the next team told by
 # mail; a ticket inside its warning time is warned about once; a policy that
 # notifies a lead tells the lead, not the team; an answered ticket is not
-# breached; every event happens once, also after a restart.
+# breached; `helpgatectl sla run --now` runs a pass at an injected time;
+# every event happens once, also after a restart.
 set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
@@ -63,6 +64,21 @@ t_is "not the whole team (the other L2 agent got only the late ticket's notice)"
     "$(t_psql "SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE t.number = $vip AND '$l2' = ANY (o.recipients)")" 0
 t_is "the answered ticket is not breached" \
     "$(t_psql "SELECT (first_response_breached_at IS NULL) || ' ' || tier FROM tickets WHERE number = $done_")" "true L1"
+
+# The clock is injectable: helpgatectl sla run --now. A ticket due in an hour is breached at
+# now + 2 hours, and only then (as is the one warned about above, due in an hour as well).
+future=$(ticket future L1 "{\"first_response_due\": $((now + 3600))}")
+at() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+out=$("$HELPGATECTL" --config "$conf" sla run --now "$(at $((now + 1800)))" 2>/dev/null)
+t_is "sla run --now (in half an hour): nothing is due yet" "$out" "sla: 0 warnings, 0 breaches, 0 escalations"
+out=$("$HELPGATECTL" --config "$conf" sla run --now "$(at $((now + 7200)))" 2>/dev/null)
+t_is "sla run --now (in two hours): it and the warned one (due in an hour too) are breached" "$out" \
+    "sla: 0 warnings, 2 breaches, 2 escalations"
+t_is "it is on L2 now" "$(t_psql "SELECT tier FROM tickets WHERE number = $future")" L2
+t_is "the breach is recorded at the injected time" \
+    "$(t_psql "SELECT extract(epoch FROM first_response_breached_at)::bigint FROM tickets WHERE number = $future")" \
+    "$((now + 7200))"
+t_fails "a bad --now is refused" "$HELPGATECTL" --config "$conf" sla run --now yesterday
 
 before=$(t_psql "SELECT (SELECT count(*) FROM audit_log) || '/' || (SELECT count(*) FROM outbox)")
 kill -TERM "$pid"

@@ -44,8 +44,8 @@
 #define OUT_QUEUE_MAX 256      /* frames waiting for a slow visitor before we give up on it */
 #define VIOLATIONS_MAX 20      /* refused frames in a row before the close */
 #define PRESENCE_INTERVAL_S 30 /* online sessions' last_seen_at refresh */
-#define PING_INTERVAL_S 30
-#define MAX_PENDING_JOBS 16 /* per connection: a visitor cannot queue unbounded work */
+#define PING_INTERVAL_S 30     /* when the settings give none */
+#define MAX_PENDING_JOBS 16    /* per connection: a visitor cannot queue unbounded work */
 
 /* ------------------------------------------------------------------------ */
 /* Jobs and outcomes.                                                      */
@@ -1083,8 +1083,9 @@ static struct lws_context *make_context(struct hg_chat *c, char **error_r)
     c->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(struct http_pss), 0, 0, NULL, 0};
     c->protocols[1] = (struct lws_protocols){
         HG_CHAT_PROTOCOL, chat_callback, sizeof(struct conn), c->s.max_frame, 0, NULL, 0};
-    c->retry = (lws_retry_bo_t){.secs_since_valid_ping = PING_INTERVAL_S,
-                                .secs_since_valid_hangup = PING_INTERVAL_S * 2 + 10};
+    int ping = c->s.ping_interval > 0 ? c->s.ping_interval : PING_INTERVAL_S;
+    c->retry = (lws_retry_bo_t){.secs_since_valid_ping = (uint16_t)ping,
+                                .secs_since_valid_hangup = (uint16_t)(ping * 2 + 10)};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port;

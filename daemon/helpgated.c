@@ -557,9 +557,9 @@ static char *chat_fingerprint(const struct hg_config *cfg)
         "%d|%s|%s|%s|%s|%s|%ld|%ld|%d|%d|%d|%g|%d|%g|%d|%s|%s", cfg->chat_enabled, cfg->chat_listen,
         cfg->chat_tls_cert ? cfg->chat_tls_cert : "", cfg->chat_tls_key ? cfg->chat_tls_key : "", origins,
         cfg->chat_widget_dir, cfg->chat_max_frame, cfg->chat_max_message, cfg->chat_max_connections,
-        cfg->chat_per_ip_connections, cfg->chat_idle_timeout, cfg->chat_rate, cfg->chat_burst,
-        cfg->chat_ip_rate, cfg->chat_ip_burst, cfg->smtp_from ? cfg->smtp_from : "",
-        cfg->support_domain ? cfg->support_domain : "");
+        cfg->chat_per_ip_connections, cfg->chat_idle_timeout * 100000 + cfg->chat_ping_interval,
+        cfg->chat_rate, cfg->chat_burst, cfg->chat_ip_rate, cfg->chat_ip_burst,
+        cfg->smtp_from ? cfg->smtp_from : "", cfg->support_domain ? cfg->support_domain : "");
     free(origins);
     return fp;
 }
@@ -593,6 +593,7 @@ static void apply_chat(struct daemon *d)
         .max_connections = d->cfg->chat_max_connections,
         .per_ip_connections = d->cfg->chat_per_ip_connections,
         .idle_timeout = d->cfg->chat_idle_timeout,
+        .ping_interval = d->cfg->chat_ping_interval,
         .rate = d->cfg->chat_rate,
         .ip_rate = d->cfg->chat_ip_rate,
         .burst = d->cfg->chat_burst,

@@ -36,6 +36,7 @@ struct hg_chat_settings {
     const char *widget_dir;         /* served at "/" (index.html) */
     size_t max_frame, max_message;  /* bytes */
     int max_connections, per_ip_connections;
+    int ping_interval;    /* seconds between pings of a quiet connection */
     int idle_timeout;     /* seconds without a frame from the visitor */
     double rate, ip_rate; /* frames per second: per connection, per IP address */
     int burst, ip_burst;

@@ -89,6 +89,7 @@ struct hg_config {
     long chat_max_message;       /* bytes, default 8 KiB */
     int chat_max_connections;    /* default 10000 */
     int chat_idle_timeout;       /* seconds, default 600 */
+    int chat_ping_interval;      /* seconds, default 30 */
     double chat_rate;            /* messages per second per connection, default 2 */
     int chat_burst;              /* token bucket size, default 10 */
     int chat_per_ip_connections; /* default 20 */

@@ -34,7 +34,7 @@ daemon_log=$HG_VAR/log/helpgated.log
 DEPS=(build-essential autoconf automake libtool pkg-config libetpan-dev libwebsockets-dev
   libcurl4-gnutls-dev libpq-dev libjansson-dev libpcre2-dev libxml2-dev libsystemd-dev check
   postgresql dovecot-imapd dovecot-lmtpd postfix clang libclang-rt-14-dev libgmime-3.0-dev
-  systemd python3 curl libgnutls28-dev nettle-dev openssl clang-format shellcheck tzdata nodejs chromium)
+  systemd python3 curl libgnutls28-dev nettle-dev openssl clang-format shellcheck tzdata nodejs chromium zlib1g-dev)
 
 if [ -z "${CI:-}" ] && [ -z "${NO_COLOR:-}" ] && [ -t 2 ]; then
   c_bold=$'\e[1m' c_red=$'\e[31m' c_green=$'\e[32m' c_off=$'\e[0m'

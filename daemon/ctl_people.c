@@ -6,6 +6,7 @@
  * "ctl:USER"), so a change without its audit row cannot happen.
  */
 #include "ctl.h"
+#include "ctl_data.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,6 +379,8 @@ static bool customer_well_formed(int argc, char **argv)
 
 int cmd_customer(struct ctl *ctl, int argc, char **argv)
 {
+    if (argc >= 2 && (strcmp(argv[1], "export") == 0 || strcmp(argv[1], "erase") == 0))
+        return argv[1][1] == 'x' ? ctl_customer_export(ctl, argc, argv) : ctl_customer_erase(ctl, argc, argv);
     if (!customer_well_formed(argc, argv))
         return customer_usage();
     struct ctl_session s;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_data.h"
 #include "ctl_report.h"
 
 struct command {
@@ -547,8 +548,19 @@ static const struct command commands[] = {
      "customer set EMAIL [--tier standard|premium|vip] [--custom-code yes|no] [--notes TEXT]\n"
      "[--company NAME] [--name NAME] (creates the customer when new); and its short forms\n"
      "customer set-tier EMAIL standard|premium|vip; customer custom-code EMAIL yes|no [--notes TEXT];\n"
-     "customer notes EMAIL TEXT|- (- reads standard input). Audited.",
-     "customer show|add|set|set-tier|custom-code|notes EMAIL ...", cmd_customer},
+     "customer notes EMAIL TEXT|- (- reads standard input). Audited.\n"
+     "customer export EMAIL [--out DIR]: everything held about them, as DIR/customer-ID-export-TIME/\n"
+     "customer.json with their attachments and raw mails beside it. customer erase EMAIL --yes: delete\n"
+     "or anonymise it all, cancel mail queued to them, redact the audit log (without --yes: show what\n"
+     "it would do). Both audited, the address only as its SHA-256.",
+     "customer show|add|set|set-tier|custom-code|notes|export|erase EMAIL ...", cmd_customer},
+    {"retention",
+     "Archive, then purge, what [retention] says is due: closed tickets (archived whole, then deleted),\n"
+     "attachment contents and raw sources (archived, then emptied). One gzip'd JSON Lines file per class\n"
+     "in archive_dir, on disk before the purge; one audit row per run; the database size before and\n"
+     "after. helpgated runs it daily. --dry-run: the same numbers, nothing changed (--at TIME: as of\n"
+     "then); --max-rows N: at most N per class and run (default 10000).",
+     "retention run [--dry-run [--at TIME]] [--max-rows N]", cmd_retention},
     {"report",
      "Support figures for a period [FROM, TO) in UTC, per tier L1, L2, L3 and all, and for the\n"
      "custom-code customers: incoming, closed, time to first response and to resolution (median,\n"

@@ -225,6 +225,9 @@ static void reload_config(struct daemon *d)
         apply_mailboxes(d);
         apply_sender(d);
         apply_chat(d);
+        struct hg_retention_settings retention;
+        hg_retention_settings_from_config(d->cfg, &retention);
+        hg_sla_scheduler_set_retention(d->sla, &retention);
     } else {
         swap_mailloop(d);
     }
@@ -622,7 +625,9 @@ static void start_intake(struct daemon *d)
     apply_mailboxes(d);
     apply_sender(d);
     apply_chat(d);
-    d->sla = hg_sla_scheduler_start(&params, d->mailloop, SLA_INTERVAL_S);
+    struct hg_retention_settings retention;
+    hg_retention_settings_from_config(d->cfg, &retention);
+    d->sla = hg_sla_scheduler_start(&params, d->mailloop, SLA_INTERVAL_S, &retention);
     if (d->cfg->chat_enabled)
         d->metrics = hg_metrics_sampler_start(&params);
 }

@@ -116,10 +116,16 @@ int hg_sla_pass(struct hg_store *store, const struct hg_mailloop *loop, int64_t 
 /* ------------------------------------------------------------------------ */
 /* The thread.                                                             */
 
+#define RETENTION_CHECK_S 3600               /* how often the thread asks for a retention run */
+#define RETENTION_MIN_INTERVAL_S (23 * 3600) /* and the database lets one through: once a day in all */
+
 struct hg_sla_scheduler {
     struct hg_store_params db; /* strings owned */
     const struct hg_mailloop *loop;
     int interval;
+    bool retention_on;
+    struct hg_retention_settings retention; /* archive_dir owned */
+    time_t next_retention;
     pthread_t thread;
     pthread_rwlock_t pause;
     atomic_bool stop;
@@ -129,6 +135,28 @@ static void sleep_unless_stopped(struct hg_sla_scheduler *s, unsigned ms)
 {
     for (unsigned waited = 0; waited < ms && !atomic_load(&s->stop); waited += 100)
         nanosleep(&(struct timespec){0, 100000000L}, NULL);
+}
+
+/* A retention run when one is due here (the database says whether anyone ran one lately). */
+static void maybe_retention(struct hg_sla_scheduler *s, struct hg_store *store)
+{
+    time_t now = time(NULL);
+    if (!s->retention_on || now < s->next_retention)
+        return;
+    s->next_retention = now + RETENTION_CHECK_S;
+    struct hg_retention_report report;
+    char *error = NULL;
+    if (hg_retention_run(store, &s->retention, false, now, &report, &error) != 0) {
+        hg_log_error("retention_failed", "error=%s", HG_Q(error));
+        free(error);
+        return;
+    }
+    if (report.outcome == HG_RETENTION_DONE)
+        hg_log_info("retention_done",
+                    "tickets=%lld attachments=%lld raw=%lld db_size_before=%lld db_size_after=%lld",
+                    report.classes[HG_RETENTION_TICKETS].rows, report.classes[HG_RETENTION_ATTACHMENTS].rows,
+                    report.classes[HG_RETENTION_RAW].rows, report.db_size_before, report.db_size_after);
+    hg_retention_report_free(&report);
 }
 
 static void *scheduler_main(void *arg)
@@ -146,6 +174,8 @@ static void *scheduler_main(void *arg)
         if (store != NULL) {
             pthread_rwlock_rdlock(&s->pause);
             rc = hg_sla_pass(store, s->loop, (int64_t)time(NULL), &counts, &error);
+            if (rc == 0)
+                maybe_retention(s, store);
             pthread_rwlock_unlock(&s->pause);
         }
         unsigned wait_ms = (unsigned)s->interval * 1000u;
@@ -172,10 +202,34 @@ static char *dup_or_null(const char *s)
     return s != NULL ? hg_xstrdup(s) : NULL;
 }
 
+static void copy_retention(struct hg_sla_scheduler *s, const struct hg_retention_settings *retention)
+{
+    free((char *)s->retention.archive_dir);
+    memset(&s->retention, 0, sizeof(s->retention));
+    s->retention_on = retention != NULL;
+    if (retention == NULL)
+        return;
+    s->retention = *retention;
+    s->retention.archive_dir = dup_or_null(retention->archive_dir);
+    s->retention.actor = "system";
+    s->retention.min_interval = RETENTION_MIN_INTERVAL_S;
+}
+
+void hg_sla_scheduler_set_retention(struct hg_sla_scheduler *s, const struct hg_retention_settings *retention)
+{
+    if (s == NULL)
+        return;
+    pthread_rwlock_wrlock(&s->pause);
+    copy_retention(s, retention);
+    pthread_rwlock_unlock(&s->pause);
+}
+
 struct hg_sla_scheduler *hg_sla_scheduler_start(const struct hg_store_params *db,
-                                                const struct hg_mailloop *loop, int interval_seconds)
+                                                const struct hg_mailloop *loop, int interval_seconds,
+                                                const struct hg_retention_settings *retention)
 {
     struct hg_sla_scheduler *s = hg_xcalloc(1, sizeof(*s));
+    copy_retention(s, retention);
     s->db = *db;
     s->db.conninfo = dup_or_null(db->conninfo);
     s->db.password_file = dup_or_null(db->password_file);
@@ -213,6 +267,7 @@ void hg_sla_scheduler_stop(struct hg_sla_scheduler **sp)
     free((char *)s->db.conninfo);
     free((char *)s->db.password_file);
     free((char *)s->db.application_name);
+    free((char *)s->retention.archive_dir);
     free(s);
     *sp = NULL;
 }

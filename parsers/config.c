@@ -692,7 +692,7 @@ static const struct setting settings[] = {
      .doc = "Days after closing before a ticket is archived; 0 keeps it forever"},
     {SEC_RETENTION, "archive_dir", AS_PATH(CFG, archive_dir), .default_text = "/var/lib/helpgate/archive",
      .flags = RELOADABLE, .example = "/var/lib/helpgate/archive",
-     .doc = "Directory that receives archived tickets"},
+     .doc = "Directory that receives the retention archives"},
 
     /* [mailbox NAME] */
     {SEC_MAILBOX, "host", AS_STRING(MBOX, host), .check = check_imap_host, .flags = RELOADABLE | REQUIRED,

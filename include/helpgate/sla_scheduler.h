@@ -1,5 +1,7 @@
 /*
- * sla_scheduler.h — the SLA scheduler: warnings before due times, breaches, escalation.
+ * sla_scheduler.h — helpgated's periodic work: the SLA scheduler (warnings
+ * before due times, breaches, escalation) every interval, and retention
+ * (daemon/retention.c) every hour, which runs once a day across instances.
  *
  * A routed ticket carries its due times (sql/012: set from the route, which
  * routing.c fills from the rules' SLA policy). hg_sla_pass() does what is
@@ -17,6 +19,7 @@
 #ifndef HELPGATE_SLA_SCHEDULER_H
 #define HELPGATE_SLA_SCHEDULER_H
 
+#include "helpgate/retention.h"
 #include "helpgate/store.h"
 
 #include <stdint.h>
@@ -33,8 +36,13 @@ int hg_sla_pass(struct hg_store *store, const struct hg_mailloop *loop, int64_t 
 
 struct hg_sla_scheduler;
 
+/* RETENTION: copied; NULL runs no retention. */
 struct hg_sla_scheduler *hg_sla_scheduler_start(const struct hg_store_params *db,
-                                                const struct hg_mailloop *loop, int interval_seconds);
+                                                const struct hg_mailloop *loop, int interval_seconds,
+                                                const struct hg_retention_settings *retention);
+/* New retention settings (a reload), copied. */
+void hg_sla_scheduler_set_retention(struct hg_sla_scheduler *s,
+                                    const struct hg_retention_settings *retention);
 void hg_sla_scheduler_pause(struct hg_sla_scheduler *s);
 void hg_sla_scheduler_resume(struct hg_sla_scheduler *s, const struct hg_mailloop *loop);
 void hg_sla_scheduler_stop(struct hg_sla_scheduler **s);

@@ -529,6 +529,20 @@ static int acknowledge(const struct hg_mailloop *loop, struct hg_store *store, c
 /* ------------------------------------------------------------------------ */
 /* Notifications.                                                          */
 
+/* The first column of SQL (one parameter: a team) as a NULL-terminated list. Caller frees. */
+static char **agent_addresses(struct hg_store *store, const char *sql, const char *team, char **error_r)
+{
+    const char *params[] = {team};
+    PGresult *res = hg_pg_exec(store, sql, 1, params, error_r);
+    if (res == NULL)
+        return NULL;
+    char **list = hg_xcalloc((size_t)PQntuples(res) + 1, sizeof(*list));
+    for (int i = 0; i < PQntuples(res); i++)
+        list[i] = hg_xstrdup(PQgetvalue(res, i, 0));
+    PQclear(res);
+    return list;
+}
+
 /* The addresses of TEAM: the configured ones, else every active agent of it. Caller frees (NULL-terminated).
  */
 static char **team_recipients(const struct hg_mailloop *loop, struct hg_store *store, enum hg_rules_tier team,
@@ -544,16 +558,8 @@ static char **team_recipients(const struct hg_mailloop *loop, struct hg_store *s
             copy[i] = hg_xstrdup(configured[i]);
         return copy;
     }
-    const char *params[] = {hg_rules_tier_name(team)};
-    PGresult *res = hg_pg_exec(store, "SELECT email FROM agents WHERE team = $1 AND active ORDER BY email", 1,
-                               params, error_r);
-    if (res == NULL)
-        return NULL;
-    char **list = hg_xcalloc((size_t)PQntuples(res) + 1, sizeof(*list));
-    for (int i = 0; i < PQntuples(res); i++)
-        list[i] = hg_xstrdup(PQgetvalue(res, i, 0));
-    PQclear(res);
-    return list;
+    return agent_addresses(store, "SELECT email FROM agents WHERE team = $1 AND active ORDER BY email",
+                           hg_rules_tier_name(team), error_r);
 }
 
 static void free_list(char **list)
@@ -787,17 +793,9 @@ char *hg_mailloop_ack_text(const struct hg_mailloop *loop, const struct hg_mail 
 /* The active leads of TEAM (NULL-terminated; empty when it has none). Caller frees. */
 static char **team_leads(struct hg_store *store, const char *team, char **error_r)
 {
-    const char *params[] = {team};
-    PGresult *res =
-        hg_pg_exec(store, "SELECT email FROM agents WHERE team = $1 AND is_lead AND active ORDER BY email", 1,
-                   params, error_r);
-    if (res == NULL)
-        return NULL;
-    char **list = hg_xcalloc((size_t)PQntuples(res) + 1, sizeof(*list));
-    for (int i = 0; i < PQntuples(res); i++)
-        list[i] = hg_xstrdup(PQgetvalue(res, i, 0));
-    PQclear(res);
-    return list;
+    return agent_addresses(store,
+                           "SELECT email FROM agents WHERE team = $1 AND is_lead AND active ORDER BY email",
+                           team, error_r);
 }
 
 static char **sla_recipients(const struct hg_mailloop *loop, struct hg_store *store,

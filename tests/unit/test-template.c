@@ -29,9 +29,9 @@
 
 /* The names helpgated provides (template.h, helpgate.templates(5)). */
 static const char *const daemon_vars[] = {
-    "ticket",        "ticket_tag", "subject",  "customer.name", "customer.email",
-    "customer.tier", "tier",       "priority", "queue",         "response_time",
-    "reason",        "notes",      "message",  "channel",       "support_address",
+    "ticket",  "ticket_tag", "subject",         "customer.name", "customer.email", "customer.tier",
+    "tier",    "priority",   "queue",           "response_time", "reason",         "notes",
+    "message", "channel",    "support_address", "sla.event",     "sla.target",     "sla.due",
 };
 #define N_DAEMON_VARS (sizeof daemon_vars / sizeof daemon_vars[0])
 
@@ -370,7 +370,8 @@ static void test_contrib_templates(void)
     char *dir = source_path("contrib/templates");
     size_t n;
     char **names = list_cases(dir, ".tmpl", &n);
-    static const char *const expected[] = {"after-hours", "chat", "default", "default.de", "notify", "vip"};
+    static const char *const expected[] = {"after-hours", "chat", "default", "default.de",
+                                           "notify",      "sla",  "vip"};
     const char *files[16];
     ok(n == sizeof expected / sizeof expected[0], "contrib/templates holds %zu templates", n);
     static const struct {
@@ -633,12 +634,12 @@ static void test_errors_table(void)
         {"Subject: x\n\n{{customer}}",
          "t.tmpl:3:3: unknown variable \"customer\"\n  hint: the variables are: ticket, ticket_tag, subject, "
          "customer.name, customer.email, customer.tier, tier, priority, queue, response_time, reason, notes, "
-         "message, channel, support_address\n"},
+         "message, channel, support_address, sla.event, sla.target, sla.due\n"},
         {"Subject: x\n\n{{#if x}}",
          "t.tmpl:3:7: unknown variable \"x\"\n  hint: the variables are: ticket, "
          "ticket_tag, subject, customer.name, customer.email, customer.tier, tier, "
          "priority, queue, response_time, reason, notes, message, channel, "
-         "support_address\n"},
+         "support_address, sla.event, sla.target, sla.due\n"},
         {"Subject: x\n\n{{#if}}",
          "t.tmpl:3:6: expected a variable name after \"{{#if\", found the end of the "
          "tag\n"},

@@ -98,15 +98,18 @@ imap_cleanup() {
     rm -rf "$base"
 }
 trap imap_cleanup EXIT
-starttls_port=$(hg_free_port)
-tls_port=$(hg_free_port)
-while [ "$tls_port" = "$starttls_port" ]; do tls_port=$(hg_free_port); done
 mkdir -p "$pd/state" "$pd/mail"
 chown dovecot:dovecot "$pd/mail"
 tls_user=tls@example.test
 printf '%s:{PLAIN}%s::::::\n' "$tls_user" "$pass" >"$pd/users"
 chown root:dovecot "$pd/users"
 chmod 0640 "$pd/users"
+# The ports are picked free, but on a busy machine a client's ephemeral port may take one before
+# Dovecot binds it: then it is started again on other ports (three tries).
+write_private_conf() {
+    starttls_port=$(hg_free_port)
+    tls_port=$(hg_free_port)
+    while [ "$tls_port" = "$starttls_port" ]; do tls_port=$(hg_free_port); done
 cat >"$pd/dovecot.conf" <<EOF
 # written by $T_NAME
 base_dir = $base/run
@@ -166,12 +169,22 @@ service anvil {
   chroot =
 }
 EOF
-doveconf -c "$pd/dovecot.conf" -n >/dev/null 2>"$pd/doveconf.err" ||
-    t_bail "the private dovecot.conf is invalid: $(head -n 3 "$pd/doveconf.err")"
-t_spawn "$pd/dovecot.out" dovecot -F -c "$pd/dovecot.conf"
-if ! hg_wait_port "$tls_port" 30 2>/dev/null || ! hg_wait_port "$starttls_port" 30 2>/dev/null; then
+}
+listening=0
+for _ in 1 2 3; do
+    write_private_conf
+    doveconf -c "$pd/dovecot.conf" -n >/dev/null 2>"$pd/doveconf.err" ||
+        t_bail "the private dovecot.conf is invalid: $(head -n 3 "$pd/doveconf.err")"
+    t_spawn "$pd/dovecot.out" dovecot -F -c "$pd/dovecot.conf"
+    if hg_wait_port "$tls_port" 30 2>/dev/null && hg_wait_port "$starttls_port" 30 2>/dev/null; then
+        listening=1
+        break
+    fi
+    kill "$T_LAST_PID" 2>/dev/null
+    wait "$T_LAST_PID" 2>/dev/null
+done
+[ "$listening" -eq 1 ] ||
     t_bail "the private Dovecot did not listen: $(tail -n 5 "$pd/dovecot.log" "$pd/dovecot.out" 2>/dev/null)"
-fi
 doveadm_private="doveadm -c $pd/dovecot.conf"
 for i in 1 2 1 2; do
     $doveadm_private save -u "$tls_user" <"$msgs/$i.eml" ||

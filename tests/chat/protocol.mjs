@@ -84,6 +84,11 @@ const errorOf = (code) => (f) => f.type === 'error' && f.code === code;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
+  // A visitor who connects and says nothing (idle_timeout = 10s in the test's config).
+  const sleeper = new Client();
+  await sleeper.opened;
+  const sleeperSince = Date.now();
+
   // The handshake.
   const evil = new Client({ origin: 'https://evil.example' });
   ok(!(await evil.opened), 'a page of another origin cannot open the chat', evil.status);
@@ -188,7 +193,8 @@ async function main() {
   ok(await bystander.wait(ackOf('b1')), 'another visitor goes on undisturbed');
   bystander.close();
 
-  // Connections from one address are capped (per_ip_connections = 6 in the test's config).
+  // Connections from one address are capped (per_ip_connections = 7 in the test's config; the
+  // silent visitor holds one).
   await sleep(500);
   const crowd = [];
   for (let i = 0; i < 9; i++) crowd.push(new Client());
@@ -201,6 +207,11 @@ async function main() {
   admitted[0].send({ type: 'hello', name: 'Crowd' });
   ok(await admitted[0].wait(isType('welcome')), 'the admitted ones work');
   for (const k of crowd) k.close();
+
+  const slept = await sleeper.waitClose(30000);
+  const after = (Date.now() - sleeperSince) / 1000;
+  ok(slept && slept.code === 1001 && slept.reason === 'idle' && after >= 9 && after < 30,
+    'a connection silent for idle_timeout is closed (1001, "idle")', { slept, after });
 
   console.log(`# ${failures} failed`);
   setTimeout(() => process.exit(0), 200);

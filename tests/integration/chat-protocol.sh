@@ -32,7 +32,8 @@ max_frame = 4k
 max_message = 2k
 rate = 2
 burst = 5
-per_ip_connections = 6
+per_ip_connections = 7
+idle_timeout = 10s
 CONF
 cat >"$rules" <<'RULES'
 rule "Chats get the chat acknowledgement"

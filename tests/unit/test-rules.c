@@ -13,42 +13,13 @@
 
 #include "tap.h"
 #include "testdata.h"
+#include "rules_testlib.h"
 
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <time.h>
-
-static char *data_dir(const char *sub)
-{
-    const char *top = getenv("top_srcdir");
-    size_t len = strlen(top != NULL ? top : ".") + strlen(sub) + 32;
-    char *dir = malloc(len);
-    snprintf(dir, len, "%s/tests/data/rules%s%s", top != NULL ? top : ".", *sub ? "/" : "", sub);
-    return dir;
-}
-
-/* Loader for the tests: list files relative to the data directory, zones from /usr/share/zoneinfo. */
-static int test_load(void *ctx, enum hg_rules_load_kind kind, const char *name, unsigned char **data_r,
-                     size_t *len_r, char **error_r)
-{
-    char path[4096];
-    if (kind == HG_RULES_LOAD_TIMEZONE)
-        snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", name);
-    else if (name[0] == '/')
-        snprintf(path, sizeof path, "%s", name);
-    else
-        snprintf(path, sizeof path, "%s/%s", (const char *)ctx, name);
-    struct text t = read_file(path);
-    if (t.data == NULL) {
-        *error_r = strdup("no such file");
-        return -1;
-    }
-    *data_r = (unsigned char *)t.data;
-    *len_r = t.len;
-    return 0;
-}
 
 static struct hg_rules *parse_text(const char *text, struct hg_rules_errors *errors, const char *dir)
 {

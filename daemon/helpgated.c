@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -702,6 +703,19 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *foreground,
     return 0;
 }
 
+/* Chat visitors each hold a descriptor: take the hard limit as the soft one (systemd's unit sets both). */
+static void raise_file_limit(const struct hg_config *cfg)
+{
+    struct rlimit rl;
+    if (!cfg->chat_enabled || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)cfg->chat_max_connections + 100 > before)
+        hg_log_info("file_limit_raised", "from=%llu to=%llu", (unsigned long long)before,
+                    (unsigned long long)rl.rlim_cur);
+}
+
 static void block_signals(struct daemon *d)
 {
     sigemptyset(&d->signals);
@@ -750,6 +764,7 @@ int main(int argc, char **argv)
         return 0;
     }
     set_log_prefix(d.cfg);
+    raise_file_limit(d.cfg);
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
     block_signals(&d);
     if (!foreground && getenv("NOTIFY_SOCKET") == NULL)

@@ -13,7 +13,7 @@
 #                                    fuzz every target of build-fuzz/; last line "N passed, N failed"
 #
 # Environment: CI (no colours), HG_NO_DAEMON=1 (up/run: services, database and config
-# only, no build, no helpgated), HG_FUZZ_SECONDS (20), HG_JOBS (make -j, 2),
+# only, no build, no helpgated), HG_FUZZ_SECONDS (10), HG_JOBS (make -j, 2),
 # HG_CHECK_JOBS (tests run at once by make check, 1), HG_CHECK_TIMEOUT (s per make check,
 # 2400), and those of tests/harness/services.sh: HG_VAR, HG_PG_PORT, HG_IMAP_PORT,
 # HG_SMTP_PORT, HG_SMTP_TLS_PORT, HG_SMTPS_PORT, HG_SMTP_SUBMIT_PORT, HG_HTTP_PORT, HELPGATE_MAIL_PASS.
@@ -502,7 +502,7 @@ _fuzz_data_dir() {
 }
 
 _fuzz() {
-  local dir=build-fuzz secs=${HG_FUZZ_SECONDS:-20} bin name seeds data corpus log n=0 p=0 f=0 execs
+  local dir=build-fuzz secs=${HG_FUZZ_SECONDS:-10} bin name seeds data corpus log n=0 p=0 f=0 execs
   if ! _build "$dir" CC=clang --enable-fuzzers; then
     _record 0 1 "$dir/: build failed"
     return 0

@@ -1,8 +1,9 @@
 /*
  * rules_testlib.h — what the rules engine's unit tests share: where
- * tests/data/rules is, and a loader that reads list files relative to a
- * directory (CTX, or "." when NULL) and time zones from /usr/share/zoneinfo.
- * Include after testdata.h (read_file()).
+ * tests/data/rules is, a loader that reads list files relative to a
+ * directory (CTX, or "." when NULL) and time zones from /usr/share/zoneinfo,
+ * a rules file's errors as text, and the check of the .rules/.ref error
+ * cases of a data directory. Include after tap.h and testdata.h.
  */
 #ifndef HELPGATE_TESTS_RULES_TESTLIB_H
 #define HELPGATE_TESTS_RULES_TESTLIB_H
@@ -41,6 +42,53 @@ static int test_load(void *ctx, enum hg_rules_load_kind kind, const char *name, 
     *data_r = (unsigned char *)t.data;
     *len_r = t.len;
     return 0;
+}
+
+/* Every error of TEXT, formatted for FILENAME, one per line ("" when it parses). Caller frees. */
+static char *rules_errors_of(const char *text, size_t len, const char *filename, const char *dir)
+{
+    struct hg_rules_errors errors;
+    hg_rules_errors_init(&errors);
+    struct hg_rules_loader loader = {test_load, (void *)dir};
+    struct hg_rules *r = hg_rules_parse(text, len, filename, &loader, NULL, &errors);
+    size_t used = 0;
+    char *all = calloc(1, 1);
+    for (size_t i = 0; i < errors.count; i++) {
+        char *line = hg_rules_error_format(&errors, i, filename);
+        all = realloc(all, used + strlen(line) + 2);
+        used += (size_t)sprintf(all + used, "%s\n", line);
+        free(line);
+    }
+    hg_rules_errors_free(&errors);
+    hg_rules_free(&r);
+    return all;
+}
+
+/* Each NAME.rules of tests/data/rules/SUB gives exactly the errors of NAME.ref; at least AT_LEAST cases. */
+static void check_error_files(const char *sub, size_t at_least)
+{
+    char *dir = data_dir(sub);
+    size_t n;
+    char **names = list_cases(dir, ".rules", &n);
+    ok(n >= at_least, "found %zu error cases in %s", n, dir);
+    for (size_t i = 0; i < n; i++) {
+        char *path = file_path(dir, names[i], ".rules"), *ref_path = file_path(dir, names[i], ".ref");
+        struct text src = read_file(path), ref = read_file(ref_path);
+        char filename[256];
+        snprintf(filename, sizeof filename, "%s.rules", names[i]);
+        char *got = rules_errors_of(src.data != NULL ? src.data : "", src.len, filename, dir);
+        char label[300];
+        snprintf(label, sizeof label, "errors of %s/%s", sub, filename);
+        is_str(got, ref.data != NULL ? ref.data : "(missing .ref)", label);
+        free(got);
+        free(src.data);
+        free(ref.data);
+        free(path);
+        free(ref_path);
+        free(names[i]);
+    }
+    free(names);
+    free(dir);
 }
 
 #endif

@@ -27,55 +27,8 @@ static struct hg_rules *parse_text(const char *text, struct hg_rules_errors *err
     return hg_rules_parse(text, strlen(text), "t.rules", &loader, NULL, errors);
 }
 
-/* All errors of TEXT, formatted and joined with newlines ("" when it parses). */
-static char *errors_of(const char *text, const char *filename, const char *dir)
-{
-    struct hg_rules_errors errors;
-    hg_rules_errors_init(&errors);
-    struct hg_rules_loader loader = {test_load, (void *)dir};
-    struct hg_rules *r = hg_rules_parse(text, strlen(text), filename, &loader, NULL, &errors);
-    size_t cap = 1, len = 0;
-    char *all = calloc(1, 1);
-    for (size_t i = 0; i < errors.count; i++) {
-        char *line = hg_rules_error_format(&errors, i, filename);
-        cap = len + strlen(line) + 2;
-        all = realloc(all, cap);
-        len += (size_t)sprintf(all + len, "%s\n", line);
-        free(line);
-    }
-    hg_rules_errors_free(&errors);
-    hg_rules_free(&r);
-    return all;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Cases from files.                                                       */
-
-static void test_error_files(void)
-{
-    char *dir = data_dir("errors");
-    size_t n;
-    char **names = list_cases(dir, ".rules", &n);
-    ok(n >= 2, "found %zu error cases in %s", n, dir);
-    for (size_t i = 0; i < n; i++) {
-        char *path = file_path(dir, names[i], ".rules"), *ref_path = file_path(dir, names[i], ".ref");
-        struct text src = read_file(path), ref = read_file(ref_path);
-        char filename[256];
-        snprintf(filename, sizeof filename, "%s.rules", names[i]);
-        char *got = errors_of(src.data != NULL ? src.data : "", filename, dir);
-        char label[300];
-        snprintf(label, sizeof label, "errors of %s", filename);
-        is_str(got, ref.data != NULL ? ref.data : "(missing .ref)", label);
-        free(got);
-        free(src.data);
-        free(ref.data);
-        free(path);
-        free(ref_path);
-        free(names[i]);
-    }
-    free(names);
-    free(dir);
-}
 
 static int64_t parse_iso(const char *s)
 {
@@ -207,7 +160,8 @@ static void test_documented_example(void)
     char *path = file_path(dir, "example", ".conf");
     struct text example = read_file(path);
     ok(example.data != NULL, "tests/data/rules/example.conf exists");
-    char *errors = errors_of(example.data != NULL ? example.data : "", "example.conf", dir);
+    char *errors =
+        rules_errors_of(example.data != NULL ? example.data : "", example.len, "example.conf", dir);
     is_str(errors, "", "the documented example parses without errors");
     free(errors);
     const char *top = getenv("top_srcdir");
@@ -456,7 +410,7 @@ static void test_errors_inline(void)
          "UTF-8 text\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *got = errors_of(cases[i].text, "t.rules", ".");
+        char *got = rules_errors_of(cases[i].text, strlen(cases[i].text), "t.rules", ".");
         is_str(got, cases[i].want, one_line(cases[i].text));
         free(got);
     }
@@ -471,14 +425,14 @@ static void test_limits_and_hostile_input(void)
     for (size_t i = 0; i < depth; i++)
         deep[n++] = '(';
     strcpy(deep + n, "subject is a then stop end");
-    char *got = errors_of(deep, "t.rules", ".");
+    char *got = rules_errors_of(deep, strlen(deep), "t.rules", ".");
     ok(strstr(got, "nested more than 64 deep") != NULL, "100,000 parentheses: one clear error");
     free(got);
     n = (size_t)sprintf(deep, "rule \"a\" when ");
     for (size_t i = 0; i < 70; i++)
         n += (size_t)sprintf(deep + n, "not ");
     strcpy(deep + n, "subject is a then stop end");
-    got = errors_of(deep, "t.rules", ".");
+    got = rules_errors_of(deep, strlen(deep), "t.rules", ".");
     ok(strstr(got, "nested more than 64 deep") != NULL, "70 nots: nested too deep");
     free(got);
     free(deep);
@@ -488,7 +442,7 @@ static void test_limits_and_hostile_input(void)
     n = 0;
     for (int i = 0; i < 200; i++)
         n += (size_t)sprintf(many + n, "rule \"r%d\"\n  then bogus\nend\n", i);
-    got = errors_of(many, "t.rules", ".");
+    got = rules_errors_of(many, strlen(many), "t.rules", ".");
     ok(strstr(got, "too many errors") != NULL, "200 bad lines: stops after 100 errors");
     free(got);
     free(many);
@@ -597,7 +551,7 @@ static void test_keyword_automaton(void)
 
 int main(void)
 {
-    test_error_files();
+    check_error_files("errors", 2);
     test_eval_files();
     test_documented_example();
     test_operators();

@@ -42,24 +42,6 @@ static struct hg_rules *parse(const char *text, size_t len, const char *filename
 }
 
 /* All errors of TEXT, formatted and joined with newlines ("" when it parses). */
-static char *errors_of(const char *text, size_t len, const char *filename)
-{
-    struct hg_rules_errors errors;
-    hg_rules_errors_init(&errors);
-    struct hg_rules_loader loader = {test_load, NULL};
-    struct hg_rules *r = hg_rules_parse(text, len, filename, &loader, NULL, &errors);
-    size_t used = 0;
-    char *all = calloc(1, 1);
-    for (size_t i = 0; i < errors.count; i++) {
-        char *line = hg_rules_error_format(&errors, i, filename);
-        all = realloc(all, used + strlen(line) + 2);
-        used += (size_t)sprintf(all + used, "%s\n", line);
-        free(line);
-    }
-    hg_rules_errors_free(&errors);
-    hg_rules_free(&r);
-    return all;
-}
 
 static int64_t parse_iso(const char *s)
 {
@@ -99,32 +81,6 @@ static int64_t duration(const char *s)
 
 /* ------------------------------------------------------------------------ */
 /* Cases from files.                                                       */
-
-static void test_error_files(void)
-{
-    char *dir = data_dir("sla/errors");
-    size_t n;
-    char **names = list_cases(dir, ".rules", &n);
-    ok(n >= 4, "found %zu SLA error cases in %s", n, dir);
-    for (size_t i = 0; i < n; i++) {
-        char *path = file_path(dir, names[i], ".rules"), *ref_path = file_path(dir, names[i], ".ref");
-        struct text src = read_file(path), ref = read_file(ref_path);
-        char filename[256];
-        snprintf(filename, sizeof filename, "%s.rules", names[i]);
-        char *got = errors_of(src.data != NULL ? src.data : "", src.len, filename);
-        char label[300];
-        snprintf(label, sizeof label, "errors of sla/errors/%s", filename);
-        is_str(got, ref.data != NULL ? ref.data : "(missing .ref)", label);
-        free(got);
-        free(src.data);
-        free(ref.data);
-        free(path);
-        free(ref_path);
-        free(names[i]);
-    }
-    free(names);
-    free(dir);
-}
 
 static void check_time(const char *file, const char *name, const char *what, int64_t got, json_t *want)
 {
@@ -242,19 +198,19 @@ static void test_policy_fields(void)
 
     /* Files from before SLA policies: `sla NAME` is a label and needs no definition. */
     const char *old = "rule \"a\" then sla gold end\nrule \"b\" then\n  route L2\n  sla silver\nend\n";
-    char *errors = errors_of(old, strlen(old), "old.rules");
+    char *errors = rules_errors_of(old, strlen(old), "old.rules", NULL);
     is_str(errors, "", "a file without policies may name undefined ones (as before)");
     free(errors);
     /* A policy named like a statement word or with a quoted name. */
     const char *names = "sla \"rule\"\n first response within 1m\n resolution within 1m\nend\n"
                         "sla sla\n first response within 1m\n resolution within 1m\nend\n"
                         "rule \"x\" then sla rule, sla sla\nend\n";
-    errors = errors_of(names, strlen(names), "names.rules");
+    errors = rules_errors_of(names, strlen(names), "names.rules", NULL);
     is_str(errors, "", "policies may be called \"rule\" and \"sla\"");
     free(errors);
     /* A calendar that is never open is refused when it is written (it has no spans). */
     const char *closed = "hours closed\nend\n";
-    errors = errors_of(closed, strlen(closed), "closed.rules");
+    errors = rules_errors_of(closed, strlen(closed), "closed.rules", NULL);
     is_str(
         errors,
         "closed.rules:1: calendar \"closed\" has no hours\n  hint: add a line such as: mon-fri 08:00-18:00\n",
@@ -645,7 +601,7 @@ static void test_differential(void)
 
 int main(void)
 {
-    test_error_files();
+    check_error_files("sla/errors", 4);
     test_due_files();
     test_policy_fields();
     test_breach();

@@ -232,14 +232,10 @@ int cmd_report(struct ctl *ctl, int argc, char **argv)
     int rc = parse_options(argc, argv, &o);
     if (rc != 0)
         return rc;
-    struct hg_config *cfg = load_config_or_explain(hg_config_default_path(ctl->config_path), false);
-    if (cfg == NULL)
-        return EXIT_USAGE;
-    struct hg_store *store = connect_or_explain(cfg);
-    hg_config_free(&cfg);
-    if (store == NULL)
-        return 1;
-    rc = run(store, &o);
-    hg_store_free(&store);
+    struct ctl_session s;
+    if ((rc = ctl_session_open(ctl, &s)) != 0)
+        return rc;
+    rc = run(s.store, &o);
+    ctl_session_close(&s);
     return rc;
 }

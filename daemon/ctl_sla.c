@@ -23,33 +23,26 @@ static int sla_usage(void)
 
 static int sla_run(struct ctl *ctl, int64_t now)
 {
-    struct hg_config *cfg = load_config_or_explain(ctl->config_path, false);
-    if (cfg == NULL)
-        return EXIT_USAGE;
+    struct ctl_session s;
+    int status = ctl_session_open(ctl, &s);
+    if (status != 0)
+        return status;
     char *error = NULL;
-    struct hg_mailloop *loop = cfg->smtp_url != NULL ? hg_mailloop_new(cfg, &error) : NULL;
-    if (cfg->smtp_url != NULL && loop == NULL) {
+    struct hg_mailloop *loop = s.cfg->smtp_url != NULL ? hg_mailloop_new(s.cfg, &error) : NULL;
+    struct hg_sla_counts counts;
+    if (s.cfg->smtp_url != NULL && loop == NULL) {
         fprintf(stderr, "helpgatectl: the templates have errors: %s\n", error);
-        free(error);
-        hg_config_free(&cfg);
-        return 1;
-    }
-    struct hg_store *store = connect_or_explain(cfg);
-    int status = 1;
-    if (store != NULL) {
-        struct hg_sla_counts counts;
-        if (hg_sla_pass(store, loop, now, &counts, &error) == 0) {
-            printf("sla: %ld warnings, %ld breaches, %ld escalations\n", counts.warnings, counts.breaches,
-                   counts.escalations);
-            status = 0;
-        } else {
-            fprintf(stderr, "helpgatectl: sla run failed: %s\n", error);
-        }
+        status = 1;
+    } else if (hg_sla_pass(s.store, loop, now, &counts, &error) == 0) {
+        printf("sla: %ld warnings, %ld breaches, %ld escalations\n", counts.warnings, counts.breaches,
+               counts.escalations);
+    } else {
+        fprintf(stderr, "helpgatectl: sla run failed: %s\n", error);
+        status = 1;
     }
     free(error);
-    hg_store_free(&store);
     hg_mailloop_free(&loop);
-    hg_config_free(&cfg);
+    ctl_session_close(&s);
     return status;
 }
 

@@ -464,8 +464,11 @@ static void apply_mailboxes(struct daemon *d)
     d->n_pollers = kept;
     if (restart_all)
         set_ingest_settings(d);
-    struct hg_poller_env env = {
-        .pool = d->pool, .leases = d->leases, .ingest = hg_mail_ingest, .ingest_arg = &d->ingest};
+    struct hg_poller_env env = {.pool = d->pool,
+                                .leases = d->leases,
+                                .ingest = hg_mail_ingest,
+                                .ingest_arg = &d->ingest,
+                                .batch_done = hg_mail_ingest_batch_done};
     d->pollers = hg_xrealloc(d->pollers, (d->n_pollers + d->cfg->n_mailboxes) * sizeof(*d->pollers));
     for (size_t i = 0; i < d->cfg->n_mailboxes; i++) {
         const struct hg_mailbox_config *mb = &d->cfg->mailboxes[i];

@@ -58,9 +58,9 @@ static enum hg_intake_outcome outcome_from_text(const char *text)
     return HG_INTAKE_DUPLICATE;
 }
 
-/* The one call that stores everything but the attachments. */
-static int call_intake(struct hg_store *store, const struct hg_intake_message *m,
-                       const struct hg_intake_source *source, struct hg_intake_result *result, char **error_r)
+/* Sends the one call that stores everything but the attachments: its handle, or -1. */
+static long send_intake(struct hg_store *store, const struct hg_intake_message *m,
+                        const struct hg_intake_source *source, char **error_r)
 {
     bool imap = source != NULL && source->mailbox != NULL;
     char uidvalidity[16], uid[16], tag[24];
@@ -95,10 +95,16 @@ static int call_intake(struct hg_store *store, const struct hg_intake_message *m
     lengths[19] = (int)m->raw_size;
     formats[19] = 1;
     bool routed = m->route_json != NULL;
-    PGresult *res = hg_pg_exec_full(store, routed ? intake_routed_sql : intake_sql, routed ? 21 : 20, params,
-                                    lengths, formats, error_r);
+    long handle = hg_pg_send(store, routed ? intake_routed_sql : intake_sql, routed ? 21 : 20, params,
+                             lengths, formats, error_r);
     free(refs);
     free(warnings);
+    return handle;
+}
+
+static int read_intake(struct hg_store *store, long handle, struct hg_intake_result *result, char **error_r)
+{
+    PGresult *res = hg_pg_receive(store, handle, error_r);
     if (res == NULL)
         return -1;
     result->outcome = outcome_from_text(PQgetvalue(res, 0, 0));
@@ -109,6 +115,7 @@ static int call_intake(struct hg_store *store, const struct hg_intake_message *m
     return 0;
 }
 
+/* The attachment's two rows; their answers are not needed (deferred in pipeline mode). */
 static int insert_attachment(struct hg_store *store, long long message_row_id,
                              const struct hg_intake_attachment *a, char **error_r)
 {
@@ -118,22 +125,37 @@ static int insert_attachment(struct hg_store *store, long long message_row_id,
     const char *blob_params[] = {a->sha256_hex, size, (const char *)a->data};
     int lengths[] = {0, 0, (int)a->size};
     int formats[] = {0, 0, 1};
-    PGresult *res =
-        hg_pg_exec_full(store,
-                        "INSERT INTO attachment_blobs (sha256, size, data) VALUES (decode($1, 'hex'), $2, $3)"
-                        " ON CONFLICT (sha256) DO NOTHING",
-                        3, blob_params, lengths, formats, error_r);
-    if (res == NULL)
+    if (hg_pg_defer(store,
+                    "INSERT INTO attachment_blobs (sha256, size, data) VALUES (decode($1, 'hex'), $2, $3)"
+                    " ON CONFLICT (sha256) DO NOTHING",
+                    3, blob_params, lengths, formats, error_r) < 0)
         return -1;
-    PQclear(res);
     const char *params[] = {
         message, a->sha256_hex, a->filename, a->content_type, a->content_id, a->is_inline ? "t" : "f", size};
-    return hg_pg_command(
-        store,
-        "INSERT INTO attachments (message_id, blob_sha256, filename, content_type, content_id,"
-        " is_inline, size) VALUES ($1, decode($2, 'hex'), $3,"
-        " COALESCE($4, 'application/octet-stream'), $5, $6, $7)",
-        7, params, error_r);
+    return hg_pg_defer(store,
+                       "INSERT INTO attachments (message_id, blob_sha256, filename, content_type, content_id,"
+                       " is_inline, size) VALUES ($1, decode($2, 'hex'), $3,"
+                       " COALESCE($4, 'application/octet-stream'), $5, $6, $7)",
+                       7, params, NULL, NULL, error_r);
+}
+
+long hg_intake_send(struct hg_store *store, const struct hg_intake_message *msg,
+                    const struct hg_intake_source *source, char **error_r)
+{
+    return send_intake(store, msg, source, error_r);
+}
+
+int hg_intake_finish(struct hg_store *store, long handle, const struct hg_intake_message *msg,
+                     struct hg_intake_result *result, char **error_r)
+{
+    memset(result, 0, sizeof(*result));
+    int rc = read_intake(store, handle, result, error_r);
+    if (rc == 0 && result->outcome != HG_INTAKE_DUPLICATE)
+        for (size_t i = 0; i < msg->n_attachments && rc == 0; i++)
+            rc = insert_attachment(store, result->message_row_id, &msg->attachments[i], error_r);
+    if (rc == 0 && result->outcome != HG_INTAKE_DUPLICATE && msg->after != NULL)
+        rc = msg->after(msg->after_arg, store, result, error_r);
+    return rc;
 }
 
 /* The statements of one message, in whatever transaction is open (or the call's own). */
@@ -141,14 +163,12 @@ static int store_statements(struct hg_store *store, const struct hg_intake_messa
                             const struct hg_intake_source *source, struct hg_intake_result *result,
                             char **error_r)
 {
-    memset(result, 0, sizeof(*result));
-    int rc = call_intake(store, msg, source, result, error_r);
-    if (rc == 0 && result->outcome != HG_INTAKE_DUPLICATE)
-        for (size_t i = 0; i < msg->n_attachments && rc == 0; i++)
-            rc = insert_attachment(store, result->message_row_id, &msg->attachments[i], error_r);
-    if (rc == 0 && result->outcome != HG_INTAKE_DUPLICATE && msg->after != NULL)
-        rc = msg->after(msg->after_arg, store, result, error_r);
-    return rc;
+    long handle = send_intake(store, msg, source, error_r);
+    if (handle < 0) {
+        memset(result, 0, sizeof(*result));
+        return -1;
+    }
+    return hg_intake_finish(store, handle, msg, result, error_r);
 }
 
 static int attempt(struct hg_store *store, const struct hg_intake_message *msg,

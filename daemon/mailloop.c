@@ -337,17 +337,15 @@ static int queue_mail(struct hg_store *store, const struct hg_mailloop *loop, co
                             q->payload};
     int lengths[] = {0, 0, 0, 0, 0, 0, (int)q->payload_len};
     int formats[] = {0, 0, 0, 0, 0, 0, 1};
-    PGresult *res = hg_pg_exec_full(
+    /* Deferred: in a poller's pipelined batch the row is sent without waiting for its answer. */
+    int rc = hg_pg_defer(
         store,
         "INSERT INTO outbox (kind, ticket_id, message_row_id, mail_from, recipients, message_id, payload)"
         " VALUES ($1, $2, $3, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6, $7)"
         " ON CONFLICT (message_id) DO NOTHING",
         7, params, lengths, formats, error_r);
     free(recipients);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -429,11 +427,11 @@ static int audit_skip(struct hg_store *store, long long ticket_id, const char *r
     char ticket[24];
     snprintf(ticket, sizeof ticket, "%lld", ticket_id);
     const char *params[] = {ticket, reason, detail};
-    return hg_pg_command(
+    return hg_pg_defer(
         store,
         "INSERT INTO audit_log (actor, action, ticket_id, details) VALUES ('system', 'ack.skipped',"
         " $1, jsonb_build_object('reason', $2::text, 'detail', $3::text))",
-        3, params, error_r);
+        3, params, NULL, NULL, error_r);
 }
 
 /* Composes MAIL (with the policy's headers for KIND) and queues it. */
@@ -519,9 +517,9 @@ static int acknowledge(const struct hg_mailloop *loop, struct hg_store *store, c
         char ticket[24];
         snprintf(ticket, sizeof ticket, "%lld", result->ticket_id);
         const char *params[] = {ticket};
-        rc = hg_pg_command(
+        rc = hg_pg_defer(
             store, "UPDATE tickets SET acknowledged_at = coalesce(acknowledged_at, now()) WHERE id = $1", 1,
-            params, error_r);
+            params, NULL, NULL, error_r);
     }
     return rc;
 }

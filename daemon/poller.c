@@ -334,6 +334,15 @@ struct batch {
     uint32_t warned_uid; /* too-large warnings are logged once per UID, not again on a replay */
     bool store_failed;   /* a statement failed (not IMAP, not stopping) */
     char *error;         /* the store's reason for stopping */
+    /* In one transaction, a message is stored when the next one arrives (or the fetch ends), so
+     * that the ingest can prepare the next while the server stores this one (see
+     * hg_poller_message.next). Its bytes are copied: the last one is stored after
+     * hg_imap_fetch_bodies() has returned and freed them. */
+    struct hg_poller_message held;
+    bool holding;
+    char *held_raw; /* owned; HELD.raw */
+    size_t held_capacity;
+    void *ingest_state; /* the ingest's, across one transaction (hg_poller_env.batch_done frees it) */
 };
 
 /* Keeps the first error of several: *FIRST takes ERROR when empty, else ERROR is freed. */
@@ -378,12 +387,45 @@ static void reject(struct batch *b, uint32_t uid, char *error)
         b->last_uid = uid;
 }
 
-/* The fetch callback: stores one message, in the batch's transaction or in its own. */
+/* Stores MSG (NEXT: the message stored after it, or NULL): 0, or -1 to stop the fetch. */
+static int store_message(struct batch *b, const struct hg_poller_message *msg,
+                         const struct hg_poller_message *next)
+{
+    struct hg_poller *p = b->p;
+    struct hg_poller_message m = *msg;
+    m.next = next;
+    m.batch_state = b->in_transaction ? &b->ingest_state : NULL;
+    struct stored *s = &b->stored[b->n_stored];
+    char *error = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (p->env.ingest(b->store, &m, p->env.ingest_arg, &s->result, &error) == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        s->uid = m.uid;
+        s->bytes = m.len;
+        s->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        b->n_stored++;
+        if (m.uid > b->last_uid)
+            b->last_uid = m.uid;
+        if (!b->in_transaction)
+            log_stored(p, s);
+        return 0;
+    }
+    if (!b->in_transaction && hg_intake_failure_is_message_specific(b->store)) {
+        reject(b, m.uid, error); /* its own transaction is gone; the others go on */
+        return 0;
+    }
+    b->store_failed = true;
+    keep_first_error(&b->error, error);
+    return -1;
+}
+
+/* The fetch callback: stores one message, in the batch's transaction (one behind) or in its own. */
 static int store_one(uint32_t uid, const char *raw, size_t len, bool truncated, void *arg)
 {
     struct batch *b = arg;
     struct hg_poller *p = b->p;
-    if (stopping(p) || b->n_stored + b->n_rejected >= b->capacity)
+    if (stopping(p) || b->n_stored + b->n_rejected + (b->holding ? 1 : 0) >= b->capacity)
         return -1;
     if (truncated && uid > b->warned_uid)
         hg_log_warn("imap_message_too_large", "mailbox=%s uid=%u max_message_size=%ld", HG_Q(p->mb.name), uid,
@@ -397,29 +439,32 @@ static int store_one(uint32_t uid, const char *raw, size_t len, bool truncated, 
                                     .len = len,
                                     .truncated = truncated,
                                     .in_transaction = b->in_transaction};
-    struct stored *s = &b->stored[b->n_stored];
-    char *error = NULL;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (p->env.ingest(b->store, &msg, p->env.ingest_arg, &s->result, &error) == 0) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        s->uid = uid;
-        s->bytes = len;
-        s->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        b->n_stored++;
-        if (uid > b->last_uid)
-            b->last_uid = uid;
-        if (!b->in_transaction)
-            log_stored(p, s);
-        return 0;
+    if (!b->in_transaction)
+        return store_message(b, &msg, NULL);
+    int rc = b->holding ? store_message(b, &b->held, &msg) : 0;
+    b->holding = rc == 0;
+    if (rc == 0) {
+        if (len + 1 > b->held_capacity) {
+            free(b->held_raw);
+            b->held_capacity = len + 1;
+            b->held_raw = hg_xmalloc(b->held_capacity);
+        }
+        memcpy(b->held_raw, raw, len);
+        b->held = msg;
+        b->held.raw = b->held_raw;
     }
-    if (!b->in_transaction && hg_intake_failure_is_message_specific(b->store)) {
-        reject(b, uid, error); /* its own transaction is gone; the others go on */
-        return 0;
-    }
-    b->store_failed = true;
-    keep_first_error(&b->error, error);
-    return -1;
+    return rc;
+}
+
+/* The end of the fetch in one transaction: the held message (unless stopping), then the ingest's state. */
+static void store_held(struct batch *b)
+{
+    if (b->holding && !b->store_failed && !stopping(b->p))
+        (void)store_message(b, &b->held, NULL);
+    b->holding = false;
+    if (b->ingest_state != NULL && b->p->env.batch_done != NULL)
+        b->p->env.batch_done(b->ingest_state, b->p->env.ingest_arg);
+    b->ingest_state = NULL;
 }
 
 /* Sends SQL; on failure marks the batch failed with the reason. */
@@ -453,12 +498,22 @@ static int store_in_one_transaction(struct batch *b, struct hg_imap *imap, const
     b->in_transaction = true;
     if (batch_command(b, "BEGIN") < 0)
         return -1;
+    char *error = NULL;
+    if (hg_pg_pipeline_enter(b->store, &error) < 0) {
+        b->store_failed = true;
+        keep_first_error(&b->error, error);
+    }
     /* An IMAP failure or a stop ends the fetch early: what was stored is committed all the same. */
-    (void)hg_imap_fetch_bodies(imap, uids, n, (size_t)p->mb.max_message_size, store_one, b, fetch_error);
+    if (!b->store_failed)
+        (void)hg_imap_fetch_bodies(imap, uids, n, (size_t)p->mb.max_message_size, store_one, b, fetch_error);
+    store_held(b);
+    if (hg_pg_pipeline_leave(b->store, &error) < 0) {
+        b->store_failed = true;
+        keep_first_error(&b->error, error);
+    }
     if (!b->store_failed && b->n_stored > 0) {
         struct mailbox_position next = *b->pos;
         next.last_uid = b->last_uid;
-        char *error = NULL;
         if (write_position(b->store, p->mb.name, &next, &error) < 0) {
             b->store_failed = true;
             keep_first_error(&b->error, error);
@@ -562,6 +617,7 @@ static void batch_free(struct batch *b)
         free(b->rejected[i].error);
     free(b->rejected);
     free(b->stored);
+    free(b->held_raw);
 }
 
 /*

@@ -15,14 +15,14 @@
 #include <string.h>
 #include <time.h>
 
-/* The sender's customer facts (sql/008 helpgate_customer_facts) into R->in. */
+static const char facts_sql[] = "SELECT known, tier, custom_code, custom_code_notes, company, open_tickets"
+                                " FROM helpgate_customer_facts($1)";
+
+/* The sender's customer facts (sql/008 helpgate_customer_facts), answered to R->facts_handle, into R->in. */
 static int read_customer_facts(struct hg_store *store, struct hg_routing *r, char **error_r)
 {
-    const char *params[] = {r->in.from_email};
-    PGresult *res = hg_pg_exec(store,
-                               "SELECT known, tier, custom_code, custom_code_notes, company, open_tickets"
-                               " FROM helpgate_customer_facts($1)",
-                               1, params, error_r);
+    PGresult *res = hg_pg_receive(store, r->facts_handle, error_r);
+    r->facts_handle = 0;
     if (res == NULL)
         return -1;
     r->in.customer_known = PQgetvalue(res, 0, 0)[0] == 't';
@@ -73,18 +73,28 @@ static void add_sla_times(struct hg_routing *r, const struct hg_rules *set)
     }
 }
 
-int hg_routing_decide(struct hg_routing *r, struct hg_store *store, struct hg_rules_holder *rules,
-                      const struct hg_mailloop *loop, const struct hg_mail *mail, const char *recipient,
-                      const char *channel, char **error_r)
+int hg_routing_start(struct hg_routing *r, struct hg_store *store, struct hg_rules_holder *rules,
+                     const struct hg_mailloop *loop, const struct hg_mail *mail, const char *recipient,
+                     const char *channel, char **error_r)
 {
     hg_rules_input_from_mail(mail, recipient, &r->in, &r->views);
     r->in.channel = channel;
-    r->in.now = (int64_t)time(NULL);
     r->mail = mail;
     r->mailloop = loop;
-    if (r->in.from_email != NULL && read_customer_facts(store, r, error_r) < 0)
-        return -1;
     r->holder = rules;
+    r->store = store;
+    if (r->in.from_email == NULL)
+        return 0;
+    const char *params[] = {r->in.from_email};
+    r->facts_handle = hg_pg_send(store, facts_sql, 1, params, NULL, NULL, error_r);
+    return r->facts_handle < 0 ? -1 : 0;
+}
+
+int hg_routing_finish(struct hg_routing *r, struct hg_store *store, char **error_r)
+{
+    if (r->facts_handle > 0 && read_customer_facts(store, r, error_r) < 0)
+        return -1;
+    r->in.now = (int64_t)time(NULL);
     const struct hg_rules *set = hg_rules_holder_acquire(r->holder, &r->ref);
     hg_rules_evaluate(set, &r->in, &r->route);
     r->json = hg_rules_result_json(set, &r->route);
@@ -92,10 +102,21 @@ int hg_routing_decide(struct hg_routing *r, struct hg_store *store, struct hg_ru
     return 0;
 }
 
+int hg_routing_decide(struct hg_routing *r, struct hg_store *store, struct hg_rules_holder *rules,
+                      const struct hg_mailloop *loop, const struct hg_mail *mail, const char *recipient,
+                      const char *channel, char **error_r)
+{
+    if (hg_routing_start(r, store, rules, loop, mail, recipient, channel, error_r) < 0)
+        return -1;
+    return hg_routing_finish(r, store, error_r);
+}
+
 void hg_routing_free(struct hg_routing *r)
 {
-    if (r->holder != NULL)
+    if (r->holder != NULL && r->ref != NULL)
         hg_rules_holder_release(r->holder, &r->ref);
+    if (r->facts_handle > 0)
+        hg_pg_forget(r->store, r->facts_handle);
     hg_rules_mail_views_free(&r->views);
     free(r->json);
     free(r->tier);

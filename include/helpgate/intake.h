@@ -115,6 +115,17 @@ int hg_intake_store_in_transaction(struct hg_store *store, const struct hg_intak
                                    char **error_r);
 
 /*
+ * hg_intake_store_in_transaction() in two steps, for a pipelined store
+ * (store_pg.h): send the call (a handle, or -1), prepare something else while
+ * the server stores it, then finish: read its answer, send the attachments'
+ * rows and run MSG->after. MSG must stay unchanged and valid in between.
+ */
+long hg_intake_send(struct hg_store *store, const struct hg_intake_message *msg,
+                    const struct hg_intake_source *source, char **error_r);
+int hg_intake_finish(struct hg_store *store, long handle, const struct hg_intake_message *msg,
+                     struct hg_intake_result *result, char **error_r);
+
+/*
  * After a failed hg_intake_store*() on STORE: true when the database refused
  * this message's own data (SQLSTATE class 22 data exception, 23 constraint
  * violation, 54 program limit such as an index row too large, P0 raised by

@@ -41,10 +41,19 @@ struct hg_poller_message {
     const char *mailbox; /* the [mailbox NAME] */
     uint32_t uidvalidity;
     uint32_t uid;
-    const char *raw; /* LEN bytes, valid during the call only */
+    const char *raw; /* LEN bytes, valid during the call only (see NEXT) */
     size_t len;
     bool truncated;      /* larger than max_message_size: RAW is its beginning */
     bool in_transaction; /* the poller began a transaction on STORE: store inside it, commit nothing */
+    /*
+     * In a transaction (the store is then in pipeline mode, store_pg.h): the message the next
+     * call will store, or NULL. The ingest may prepare it (parse it, send its first query)
+     * while the server stores this one, keeping what it prepared in *BATCH_STATE (NEXT's bytes
+     * are valid during this call only; the next call gets them again). Outside a transaction
+     * both are NULL.
+     */
+    const struct hg_poller_message *next;
+    void **batch_state; /* starts NULL for each transaction; env.batch_done frees it */
 };
 
 /*
@@ -59,6 +68,8 @@ struct hg_poller_env {
     struct hg_leases *leases;
     hg_poller_ingest_fn *ingest;
     void *ingest_arg;
+    /* Frees an ingest's *batch_state at the end of a transaction (committed or not); may be NULL. */
+    void (*batch_done)(void *batch_state, void *ingest_arg);
 };
 
 struct hg_poller;

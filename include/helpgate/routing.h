@@ -39,6 +39,8 @@ struct hg_routing {
     const struct hg_mailloop *mailloop;
     struct hg_rules_holder *holder; /* the route points into the rule set: held until hg_routing_free() */
     struct hg_rules_ref *ref;
+    struct hg_store *store; /* where the customer-facts query went */
+    long facts_handle;      /* that query (hg_routing_start), until read */
 };
 
 /* CHANNEL: "email" or "chat"; RECIPIENT: the support address it came in on, or NULL. 0, or -1 with *error_r.
@@ -46,6 +48,18 @@ struct hg_routing {
 int hg_routing_decide(struct hg_routing *r, struct hg_store *store, struct hg_rules_holder *rules,
                       const struct hg_mailloop *loop, const struct hg_mail *mail, const char *recipient,
                       const char *channel, char **error_r);
+/*
+ * The same in two steps, for a pipelined store (store_pg.h): start sends the
+ * customer-facts query, finish reads it and evaluates the rules. The facts
+ * are those of the moment the query runs: statements sent on the store
+ * before start are seen, those sent between start and finish are not. A
+ * started routing that is never finished is released by hg_routing_free()
+ * (its query's answer is then dropped).
+ */
+int hg_routing_start(struct hg_routing *r, struct hg_store *store, struct hg_rules_holder *rules,
+                     const struct hg_mailloop *loop, const struct hg_mail *mail, const char *recipient,
+                     const char *channel, char **error_r);
+int hg_routing_finish(struct hg_routing *r, struct hg_store *store, char **error_r);
 void hg_routing_free(struct hg_routing *r);
 
 /* intake's after hook (struct hg_intake_message.after) with ARG a struct hg_routing. */

@@ -1,9 +1,9 @@
 /*
  * intake.c — one transaction per inbound message (see intake.h).
  *
- * The work is one call of helpgate_intake_message() (sql/003): duplicate
- * check, raw source, sender, threading, ticket, message, audit row and IMAP
- * position in a single round trip. Attachments follow in the same
+ * The work is one call of helpgate_intake_routed() (sql/014): duplicate
+ * check, raw source, sender, threading, ticket with its route, message,
+ * audit rows and IMAP position in a single round trip. Attachments follow in the same
  * transaction (BEGIN/COMMIT are sent only when there are some; otherwise the
  * call is its own transaction). Lists travel as one JSON parameter each, the
  * raw source as binary: nothing is ever spliced into SQL text. A concurrent
@@ -11,7 +11,10 @@
  * violation: the transaction is rolled back and run once more, and then
  * finds the stored copy. hg_intake_store_in_transaction() sends the same
  * statements inside the caller's transaction and leaves failures (that retry
- * included) to the caller, who rolls back and replays message by message.
+ * included) to the caller, who rolls back and replays message by message;
+ * hg_intake_send()/hg_intake_finish() are the same in two steps for a
+ * pipelined store (store_pg.h), where the attachments' rows go without
+ * waiting for answers.
  */
 #include "helpgate/intake.h"
 

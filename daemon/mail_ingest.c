@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Longest ticket number we accept from a tag: more digits cannot be one of ours. */
 #define TICKET_TAG_MAX_DIGITS 15
@@ -81,15 +82,48 @@ static int take_answer(struct hg_store *store, const struct hg_mail_ingest_setti
     return rc;
 }
 
-/* A fetched mail, parsed and ready to store; in a batch, prepared while the one before is stored. */
+/*
+ * Pipelining a poller's batch. Storing message k takes three statements whose
+ * order matters: its customer-facts query (the rules need the answer), its
+ * intake call, then its acknowledgement's rows. Sent one after the other,
+ * the server would wait for helpgated's routing between each. Instead, while
+ * the server stores k, helpgated parses k+1, reads k+1's facts, routes it and
+ * sends its intake call too, so the server always has the next call queued.
+ * The facts of k+1 must reflect k's intake when k could change them: k+1's
+ * facts query is then sent after k's intake call; when k cannot (see
+ * independent()), before it, so that its answer is there while the server
+ * stores k. The rows written after an intake call (attachments,
+ * acknowledgement, notifications) are sent behind the next intake call: it
+ * does not read them.
+ */
+
+/* The intake call of one mail, built once its route is known; the lists are owned. */
+struct call {
+    struct hg_intake_message msg;
+    struct hg_intake_source source;
+    const char **references;
+    const char **warnings;
+    struct hg_intake_attachment *attachments;
+    char *truncation;
+    long handle; /* > 0: sent, answer not read yet */
+};
+
+/* A fetched mail, parsed, on its way to the store. */
 struct prepared {
     uint32_t uid;
     struct hg_mail *m;
     char raw_sha256[HG_SHA256_HEX_SIZE];
     uint64_t answered, signed_for;
     bool to_mailloop;          /* an answer to a signed Reply-To, or a bounce: the mail loop looks first */
-    struct hg_routing routing; /* with rules: its customer-facts query sent */
+    struct hg_routing routing; /* with rules, once started: its customer-facts query sent */
     bool routing_started;
+    bool built;
+    struct call call;
+};
+
+/* A poller batch's *batch_state: the mails prepared ahead, by UID. */
+struct ahead {
+    struct prepared *list[2];
 };
 
 static const char *recipient_of(const struct hg_mail_ingest_settings *settings, const struct hg_mail *m)
@@ -97,6 +131,39 @@ static const char *recipient_of(const struct hg_mail_ingest_settings *settings, 
     return m->delivered_to != NULL ? m->delivered_to : settings->support_address;
 }
 
+static struct prepared *parse(const struct hg_mail_ingest_settings *settings, uint32_t uid, const char *raw,
+                              size_t len)
+{
+    struct hg_mail_limits limits = {
+        .ticket_tag_prefix = settings->ticket_tag_prefix,
+        .support_address = settings->support_address,
+    };
+    struct prepared *p = hg_xcalloc(1, sizeof(*p));
+    p->uid = uid;
+    p->m = hg_mail_parse(raw, len, &limits);
+    hg_sha256_hex(raw, len, p->raw_sha256);
+    p->answered = hg_mailloop_signed_ticket(settings->mailloop, p->m, &p->signed_for);
+    p->to_mailloop =
+        p->answered > 0 || (p->m->auto_kind == HG_MAIL_AUTO_BOUNCE && settings->mailloop != NULL);
+    return p;
+}
+
+static void prepared_free(struct hg_store *store, struct prepared *p)
+{
+    if (p == NULL)
+        return;
+    if (p->call.handle > 0)
+        hg_pg_forget(store, p->call.handle);
+    free(p->call.attachments);
+    free(p->call.warnings);
+    free(p->call.references);
+    free(p->call.truncation);
+    hg_routing_free(&p->routing);
+    hg_mail_free(&p->m);
+    free(p);
+}
+
+/* Sends P's customer-facts query (with rules; once). */
 static int start_routing(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
                          struct prepared *p, char **error_r)
 {
@@ -107,76 +174,60 @@ static int start_routing(struct hg_store *store, const struct hg_mail_ingest_set
                             recipient_of(settings, p->m), "email", error_r);
 }
 
-/* Parses RAW into P and, unless the mail loop looks at it first, sends its customer-facts query. */
-static int prepare(struct prepared *p, struct hg_store *store, const struct hg_mail_ingest_settings *settings,
-                   uint32_t uid, const char *raw, size_t len, char **error_r)
+/* ASCII only: non-ASCII addresses may be equal under PostgreSQL's lower() and not under ours. */
+static bool same_address(const char *a, const char *b)
 {
-    struct hg_mail_limits limits = {
-        .ticket_tag_prefix = settings->ticket_tag_prefix,
-        .support_address = settings->support_address,
-    };
-    memset(p, 0, sizeof(*p));
-    p->uid = uid;
-    p->m = hg_mail_parse(raw, len, &limits);
-    hg_sha256_hex(raw, len, p->raw_sha256);
-    p->answered = hg_mailloop_signed_ticket(settings->mailloop, p->m, &p->signed_for);
-    p->to_mailloop =
-        p->answered > 0 || (p->m->auto_kind == HG_MAIL_AUTO_BOUNCE && settings->mailloop != NULL);
-    return p->to_mailloop ? 0 : start_routing(store, settings, p, error_r);
-}
-
-static void prepared_free(struct prepared *p)
-{
-    hg_routing_free(&p->routing);
-    hg_mail_free(&p->m);
-}
-
-/* The next message of the batch, prepared into *BATCH_STATE (kept there on failure too, for batch_done). */
-static int prepare_next(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
-                        const struct hg_poller_message *next, void **batch_state, char **error_r)
-{
-    if (next == NULL || batch_state == NULL)
-        return 0;
-    struct prepared *p = hg_xcalloc(1, sizeof(*p));
-    *batch_state = p;
-    return prepare(p, store, settings, next->uid, next->raw, next->len, error_r);
+    if (a == NULL || b == NULL)
+        return false;
+    for (const char *s = a; *s != '\0'; s++)
+        if ((unsigned char)*s >= 0x80)
+            return true;
+    for (const char *s = b; *s != '\0'; s++)
+        if ((unsigned char)*s >= 0x80)
+            return true;
+    return strcasecmp(a, b) == 0;
 }
 
 /*
- * Stores the prepared mail P (RAW, LEN: its bytes). With NEXT and BATCH_STATE,
- * the next message is prepared once this one's intake call is sent, so that
- * parsing it and sending its facts query overlap the server's work.
+ * True when storing A cannot change B's customer facts (sql/008: the
+ * sender's customer row and their open tickets): A goes through plain intake,
+ * names no ticket (no tag, In-Reply-To or References: it opens a new ticket,
+ * reopening none), and comes from another address (it creates no customer
+ * row that B would find).
  */
-static int store_prepared(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
-                          const struct hg_intake_source *source, struct prepared *p, const char *raw,
-                          size_t len, bool truncated, bool in_transaction,
-                          const struct hg_poller_message *next, void **batch_state,
-                          struct hg_intake_result *result, char **error_r)
+static bool independent(const struct prepared *a, const struct prepared *b)
 {
-    const struct hg_mail *m = p->m;
-    if (p->to_mailloop) {
-        struct hg_answer answer = {p->answered, p->signed_for, source, raw, len, p->raw_sha256};
-        int taken = take_answer(store, settings, m, &answer, in_transaction, result, error_r);
-        if (taken != 0)
-            return taken < 0 ? -1 : prepare_next(store, settings, next, batch_state, error_r);
-        if (start_routing(store, settings, p, error_r) < 0) /* the mail loop passed it on */
-            return -1;
-    }
+    const struct hg_mail *m = a->m;
+    if (a->to_mailloop || m->ticket_tag != NULL || m->in_reply_to != NULL || m->n_references > 0)
+        return false;
+    const char *from_a = m->from ? m->from->email : NULL;
+    const char *from_b = b->m->from ? b->m->from->email : NULL;
+    return !same_address(from_a, from_b);
+}
+
+/* Routes P (its facts answered) and builds its intake call. */
+static int build_call(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
+                      const struct hg_poller_message *msg, struct prepared *p, char **error_r)
+{
     if (p->routing_started && hg_routing_finish(&p->routing, store, error_r) < 0)
         return -1;
-    char *truncation = truncated ? hg_xasprintf("message_truncated: the message is larger than the mailbox's "
-                                                "max_message_size; only its first %zu bytes were stored",
-                                                len)
-                                 : NULL;
-    const char **references = terminated(m->references, m->n_references, NULL);
-    const char **warnings = terminated(m->warnings, m->n_warnings, truncation);
-    struct hg_intake_attachment *attachments = map_attachments(m);
-
-    struct hg_intake_message msg = {
+    const struct hg_mail *m = p->m;
+    struct call *c = &p->call;
+    c->source =
+        (struct hg_intake_source){.mailbox = msg->mailbox, .uidvalidity = msg->uidvalidity, .uid = msg->uid};
+    c->truncation = msg->truncated
+                        ? hg_xasprintf("message_truncated: the message is larger than the mailbox's "
+                                       "max_message_size; only its first %zu bytes were stored",
+                                       msg->len)
+                        : NULL;
+    c->references = terminated(m->references, m->n_references, NULL);
+    c->warnings = terminated(m->warnings, m->n_warnings, c->truncation);
+    c->attachments = map_attachments(m);
+    c->msg = (struct hg_intake_message){
         .channel = "email",
         .message_id = m->message_id,
         .in_reply_to = m->in_reply_to,
-        .references = references,
+        .references = c->references,
         .from_email = m->from ? nonempty(m->from->email) : NULL,
         .from_name = m->from ? m->from->name : NULL,
         .subject = m->subject,
@@ -186,43 +237,145 @@ static int store_prepared(struct hg_store *store, const struct hg_mail_ingest_se
         .body_html = m->body_html,
         .reply_text = m->reply_text,
         .auto_kind = hg_mail_auto_name(m->auto_kind),
-        .warnings = warnings,
-        .attachments = attachments,
+        .warnings = c->warnings,
+        .attachments = c->attachments,
         .n_attachments = m->n_attachments,
         .support_address = recipient_of(settings, m),
-        .raw = (const unsigned char *)raw,
-        .raw_size = len,
+        .raw = (const unsigned char *)msg->raw,
+        .raw_size = msg->len,
         .raw_sha256_hex = p->raw_sha256,
         .route_json = p->routing.json,
         .after = settings->rules != NULL && settings->mailloop != NULL ? hg_routing_after_intake : NULL,
         .after_arg = &p->routing,
     };
-    int rc;
-    if (in_transaction) {
-        long handle = hg_intake_send(store, &msg, source, error_r);
-        rc = handle < 0 ? -1 : prepare_next(store, settings, next, batch_state, error_r);
-        if (rc == 0)
-            rc = hg_intake_finish(store, handle, &msg, result, error_r);
-    } else {
-        rc = hg_intake_store(store, &msg, source, result, error_r);
+    p->built = true;
+    return 0;
+}
+
+/* The mail loop's look at P (an answer or a bounce): 1 taken, 0 passed on to intake, -1 error. */
+static int mailloop_first(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
+                          const struct hg_poller_message *msg, struct prepared *p,
+                          struct hg_intake_result *result, char **error_r)
+{
+    struct hg_intake_source source = {
+        .mailbox = msg->mailbox, .uidvalidity = msg->uidvalidity, .uid = msg->uid};
+    struct hg_answer answer = {p->answered, p->signed_for, &source, msg->raw, msg->len, p->raw_sha256};
+    int taken = take_answer(store, settings, p->m, &answer, msg->in_transaction, result, error_r);
+    if (taken == 0 && start_routing(store, settings, p, error_r) < 0)
+        return -1;
+    return taken;
+}
+
+/* Outside a pipelined batch: P in the caller's transaction (MSG->in_transaction) or its own. */
+static int store_alone(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
+                       const struct hg_poller_message *msg, struct prepared *p,
+                       struct hg_intake_result *result, char **error_r)
+{
+    if (p->to_mailloop) {
+        int taken = mailloop_first(store, settings, msg, p, result, error_r);
+        if (taken != 0)
+            return taken < 0 ? -1 : 0;
+    } else if (start_routing(store, settings, p, error_r) < 0) {
+        return -1;
     }
-    free(attachments);
-    free(warnings);
-    free(references);
-    free(truncation);
-    return rc;
+    if (build_call(store, settings, msg, p, error_r) < 0)
+        return -1;
+    if (msg->in_transaction)
+        return hg_intake_store_in_transaction(store, &p->call.msg, &p->call.source, result, error_r);
+    return hg_intake_store(store, &p->call.msg, &p->call.source, result, error_r);
+}
+
+/* Parses NEXT when not yet prepared, and sends its facts query before the caller's next intake call
+ * when PREV's cannot change them (else the caller starts it after). */
+static struct prepared *look_ahead(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
+                                   struct prepared *have, const struct hg_poller_message *next,
+                                   const struct prepared *prev, char **error_r, int *rc)
+{
+    if (next == NULL)
+        return NULL;
+    struct prepared *q = have != NULL ? have : parse(settings, next->uid, next->raw, next->len);
+    if (*rc == 0 && !q->to_mailloop && independent(prev, q))
+        *rc = start_routing(store, settings, q, error_r);
+    return q;
+}
+
+/*
+ * In a pipelined batch: P (whose intake call may have been sent by the
+ * previous call), with Q (prepared for NEXT, or NULL) and what follows (see
+ * the top of this section). *Q_R and *R_R get what was prepared ahead.
+ */
+static int store_pipelined(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
+                           const struct hg_poller_message *msg, struct prepared *p, struct prepared *q,
+                           struct prepared **q_r, struct prepared **r_r, struct hg_intake_result *result,
+                           char **error_r)
+{
+    const struct hg_poller_message *next = msg->next;
+    const struct hg_poller_message *after_next = next != NULL ? next->next : NULL;
+    int rc = 0;
+    *q_r = q;
+    *r_r = NULL;
+    if (p->call.handle == 0) { /* not sent ahead */
+        if (p->to_mailloop) {
+            rc = mailloop_first(store, settings, msg, p, result, error_r);
+            if (rc != 0) {
+                *q_r = q = look_ahead(store, settings, q, next, p, error_r, &rc);
+                if (rc >= 0 && q != NULL && !q->to_mailloop)
+                    rc = start_routing(store, settings, q, error_r);
+                return rc < 0 ? -1 : 0;
+            }
+        }
+        rc = start_routing(store, settings, p, error_r); /* no-op when started ahead or by the mail loop */
+        *q_r = q = look_ahead(store, settings, q, next, p, error_r, &rc);
+        if (rc == 0)
+            rc = build_call(store, settings, msg, p, error_r);
+        if (rc == 0 && (p->call.handle = hg_intake_send(store, &p->call.msg, &p->call.source, error_r)) < 0)
+            rc = -1;
+    } else if (next != NULL && q == NULL) {
+        *q_r = q = parse(settings, next->uid, next->raw, next->len);
+    }
+    /* Q's intake call goes behind P's, before P's answer is read. */
+    if (rc == 0 && q != NULL && !q->to_mailloop) {
+        rc = start_routing(store, settings, q, error_r); /* no-op when sent before P's call */
+        if (rc == 0)
+            rc = build_call(store, settings, next, q, error_r);
+        *r_r = look_ahead(store, settings, NULL, after_next, q, error_r, &rc);
+        if (rc == 0 && (q->call.handle = hg_intake_send(store, &q->call.msg, &q->call.source, error_r)) < 0)
+            rc = -1;
+        if (rc == 0 && *r_r != NULL && !(*r_r)->to_mailloop)
+            rc = start_routing(store, settings, *r_r, error_r);
+    }
+    if (rc < 0)
+        return -1;
+    long handle = p->call.handle;
+    p->call.handle = 0;
+    return hg_intake_finish(store, handle, &p->call.msg, result, error_r);
+}
+
+static struct prepared *take_ahead(struct ahead *ahead, uint32_t uid)
+{
+    for (size_t i = 0; ahead != NULL && i < 2; i++) {
+        struct prepared *p = ahead->list[i];
+        if (p != NULL && p->uid == uid) {
+            ahead->list[i] = NULL;
+            return p;
+        }
+    }
+    return NULL;
 }
 
 int hg_mail_ingest_one(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
                        const struct hg_intake_source *source, const char *raw, size_t len, bool truncated,
                        struct hg_intake_result *result, char **error_r)
 {
-    struct prepared p;
-    int rc = prepare(&p, store, settings, source != NULL ? source->uid : 0, raw, len, error_r);
-    if (rc == 0)
-        rc = store_prepared(store, settings, source, &p, raw, len, truncated, false, NULL, NULL, result,
-                            error_r);
-    prepared_free(&p);
+    struct hg_poller_message msg = {.mailbox = source != NULL ? source->mailbox : NULL,
+                                    .uidvalidity = source != NULL ? source->uidvalidity : 0,
+                                    .uid = source != NULL ? source->uid : 0,
+                                    .raw = raw,
+                                    .len = len,
+                                    .truncated = truncated};
+    struct prepared *p = parse(settings, msg.uid, raw, len);
+    int rc = store_alone(store, settings, &msg, p, result, error_r);
+    prepared_free(store, p);
     return rc;
 }
 
@@ -230,34 +383,35 @@ int hg_mail_ingest(struct hg_store *store, const struct hg_poller_message *msg, 
                    struct hg_intake_result *result, char **error_r)
 {
     const struct hg_mail_ingest_settings *settings = arg;
-    struct hg_intake_source source = {
-        .mailbox = msg->mailbox, .uidvalidity = msg->uidvalidity, .uid = msg->uid};
-    /* Prepared during the previous message's call (same transaction), or now. */
-    struct prepared *p = msg->batch_state != NULL ? *msg->batch_state : NULL;
-    if (msg->batch_state != NULL)
-        *msg->batch_state = NULL;
-    int rc = 0;
-    if (p != NULL && p->uid != msg->uid) {
-        hg_mail_ingest_batch_done(p, arg);
-        p = NULL;
+    if (msg->batch_state == NULL || !hg_pg_in_pipeline(store)) {
+        struct prepared *p = parse(settings, msg->uid, msg->raw, msg->len);
+        int rc = store_alone(store, settings, msg, p, result, error_r);
+        prepared_free(store, p);
+        return rc;
     }
-    if (p == NULL) {
-        p = hg_xcalloc(1, sizeof(*p));
-        rc = prepare(p, store, settings, msg->uid, msg->raw, msg->len, error_r);
+    struct ahead *ahead = *msg->batch_state;
+    if (ahead == NULL)
+        *msg->batch_state = ahead = hg_xcalloc(1, sizeof(*ahead));
+    struct prepared *p = take_ahead(ahead, msg->uid);
+    struct prepared *q = msg->next != NULL ? take_ahead(ahead, msg->next->uid) : NULL;
+    for (size_t i = 0; i < 2; i++) { /* anything else prepared is stale */
+        prepared_free(store, ahead->list[i]);
+        ahead->list[i] = NULL;
     }
-    if (rc == 0)
-        rc = store_prepared(store, settings, &source, p, msg->raw, msg->len, msg->truncated,
-                            msg->in_transaction, msg->next, msg->batch_state, result, error_r);
-    hg_mail_ingest_batch_done(p, arg);
+    if (p == NULL)
+        p = parse(settings, msg->uid, msg->raw, msg->len);
+    int rc = store_pipelined(store, settings, msg, p, q, &ahead->list[0], &ahead->list[1], result, error_r);
+    prepared_free(store, p);
     return rc;
 }
 
-void hg_mail_ingest_batch_done(void *batch_state, void *arg)
+void hg_mail_ingest_batch_done(void *batch_state, void *arg, struct hg_store *store)
 {
     (void)arg;
-    struct prepared *p = batch_state;
-    if (p == NULL)
+    struct ahead *ahead = batch_state;
+    if (ahead == NULL)
         return;
-    prepared_free(p);
-    free(p);
+    for (size_t i = 0; i < 2; i++)
+        prepared_free(store, ahead->list[i]);
+    free(ahead);
 }

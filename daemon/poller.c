@@ -12,7 +12,10 @@
  *   3. fetch every UID above last_uid in batches. A batch is one
  *      transaction: BEGIN, every message, the new last_uid, COMMIT (a kill
  *      anywhere before the commit leaves nothing, after it the position and
- *      the messages together). If a statement fails, the batch is rolled back
+ *      the messages together). Inside it the store is in pipeline mode and
+ *      each message is stored once the two after it are fetched, so that the
+ *      ingest can prepare them while the server works (poller.h,
+ *      mail_ingest.c). If a statement fails, the batch is rolled back
  *      and fetched again, and each message then gets its own transaction (the
  *      intake's unique-violation retry works there): a message the database
  *      refuses for its own data, while others of the batch are stored, is
@@ -305,6 +308,9 @@ static int repair_actions(struct hg_poller *p, struct hg_imap *imap, struct mail
 
 /* ---- one batch ------------------------------------------------------------------------------ */
 
+/* How many fetched messages a transaction's batch holds back (see struct batch). */
+#define HELD_MAX 2
+
 /* A stored message, kept for its log line (after the commit) and its action. */
 struct stored {
     uint32_t uid;
@@ -334,14 +340,16 @@ struct batch {
     uint32_t warned_uid; /* too-large warnings are logged once per UID, not again on a replay */
     bool store_failed;   /* a statement failed (not IMAP, not stopping) */
     char *error;         /* the store's reason for stopping */
-    /* In one transaction, a message is stored when the next one arrives (or the fetch ends), so
-     * that the ingest can prepare the next while the server stores this one (see
-     * hg_poller_message.next). Its bytes are copied: the last one is stored after
+    /* In one transaction, a message is stored when the two after it have arrived (or the fetch
+     * ends), so that the ingest can prepare them while the server stores it (see
+     * hg_poller_message.next). Their bytes are copied: the last ones are stored after
      * hg_imap_fetch_bodies() has returned and freed them. */
-    struct hg_poller_message held;
-    bool holding;
-    char *held_raw; /* owned; HELD.raw */
-    size_t held_capacity;
+    struct held_message {
+        struct hg_poller_message msg;
+        char *raw; /* owned; MSG.raw */
+        size_t capacity;
+    } held[HELD_MAX];
+    size_t n_held;
     void *ingest_state; /* the ingest's, across one transaction (hg_poller_env.batch_done frees it) */
 };
 
@@ -420,12 +428,38 @@ static int store_message(struct batch *b, const struct hg_poller_message *msg,
     return -1;
 }
 
-/* The fetch callback: stores one message, in the batch's transaction (one behind) or in its own. */
+/* Stores the oldest held message, its followers as its NEXT chain: 0, or -1 to stop the fetch. */
+static int store_oldest_held(struct batch *b, const struct hg_poller_message *newest)
+{
+    for (size_t i = 0; i < b->n_held; i++)
+        b->held[i].msg.next = i + 1 < b->n_held ? &b->held[i + 1].msg : newest;
+    int rc = store_message(b, &b->held[0].msg, b->held[0].msg.next);
+    struct held_message first = b->held[0]; /* its buffer is reused at the end of the ring */
+    memmove(&b->held[0], &b->held[1], (b->n_held - 1) * sizeof(b->held[0]));
+    b->held[--b->n_held] = first;
+    return rc;
+}
+
+static void hold(struct batch *b, const struct hg_poller_message *msg)
+{
+    struct held_message *h = &b->held[b->n_held++];
+    if (msg->len + 1 > h->capacity) {
+        free(h->raw);
+        h->capacity = msg->len + 1;
+        h->raw = hg_xmalloc(h->capacity);
+    }
+    memcpy(h->raw, msg->raw, msg->len);
+    h->msg = *msg;
+    h->msg.raw = h->raw;
+    h->msg.next = NULL;
+}
+
+/* The fetch callback: stores one message, in the batch's transaction (held back) or in its own. */
 static int store_one(uint32_t uid, const char *raw, size_t len, bool truncated, void *arg)
 {
     struct batch *b = arg;
     struct hg_poller *p = b->p;
-    if (stopping(p) || b->n_stored + b->n_rejected + (b->holding ? 1 : 0) >= b->capacity)
+    if (stopping(p) || b->n_stored + b->n_rejected + b->n_held >= b->capacity)
         return -1;
     if (truncated && uid > b->warned_uid)
         hg_log_warn("imap_message_too_large", "mailbox=%s uid=%u max_message_size=%ld", HG_Q(p->mb.name), uid,
@@ -441,29 +475,24 @@ static int store_one(uint32_t uid, const char *raw, size_t len, bool truncated, 
                                     .in_transaction = b->in_transaction};
     if (!b->in_transaction)
         return store_message(b, &msg, NULL);
-    int rc = b->holding ? store_message(b, &b->held, &msg) : 0;
-    b->holding = rc == 0;
-    if (rc == 0) {
-        if (len + 1 > b->held_capacity) {
-            free(b->held_raw);
-            b->held_capacity = len + 1;
-            b->held_raw = hg_xmalloc(b->held_capacity);
-        }
-        memcpy(b->held_raw, raw, len);
-        b->held = msg;
-        b->held.raw = b->held_raw;
-    }
-    return rc;
+    if (b->n_held == HELD_MAX && store_oldest_held(b, &msg) < 0)
+        return -1;
+    hold(b, &msg);
+    return 0;
 }
 
-/* The end of the fetch in one transaction: the held message (unless stopping), then the ingest's state. */
+/*
+ * The end of the fetch in one transaction: the held messages, then the ingest's state. Also
+ * when stopping: the ingest may have sent a held message's statements already, and what it
+ * sent must be finished (its acknowledgement queued) in this transaction.
+ */
 static void store_held(struct batch *b)
 {
-    if (b->holding && !b->store_failed && !stopping(b->p))
-        (void)store_message(b, &b->held, NULL);
-    b->holding = false;
+    while (b->n_held > 0 && !b->store_failed)
+        (void)store_oldest_held(b, NULL);
+    b->n_held = 0;
     if (b->ingest_state != NULL && b->p->env.batch_done != NULL)
-        b->p->env.batch_done(b->ingest_state, b->p->env.ingest_arg);
+        b->p->env.batch_done(b->ingest_state, b->p->env.ingest_arg, b->store);
     b->ingest_state = NULL;
 }
 
@@ -617,7 +646,8 @@ static void batch_free(struct batch *b)
         free(b->rejected[i].error);
     free(b->rejected);
     free(b->stored);
-    free(b->held_raw);
+    for (size_t i = 0; i < HELD_MAX; i++)
+        free(b->held[i].raw);
 }
 
 /*

@@ -39,11 +39,12 @@ struct hg_poller_message;
 int hg_mail_ingest(struct hg_store *store, const struct hg_poller_message *msg, void *arg,
                    struct hg_intake_result *result, char **error_r);
 /*
- * hg_poller_env.batch_done: frees the message hg_mail_ingest() prepared
- * ahead (in a poller's transaction it parses the next message and sends its
- * customer-facts query while the server stores the current one).
+ * hg_poller_env.batch_done: frees what hg_mail_ingest() prepared ahead. In a
+ * poller's transaction (the store in pipeline mode) it routes and sends the
+ * next message's intake call while the server stores the current one (see
+ * the top of mail_ingest.c's pipelining section).
  */
-void hg_mail_ingest_batch_done(void *batch_state, void *arg);
+void hg_mail_ingest_batch_done(void *batch_state, void *arg, struct hg_store *store);
 
 /* One message in its own transaction, with its result (helpgatectl, tests). */
 int hg_mail_ingest_one(struct hg_store *store, const struct hg_mail_ingest_settings *settings,

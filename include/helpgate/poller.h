@@ -18,8 +18,9 @@
  *
  * Ownership: hg_poller_start() copies the mailbox config; ENV and what it
  * points to must outlive the poller. hg_poller_stop() asks the thread to
- * finish the message in flight (its batch then commits what it stored and
- * flags that) and waits for it; it frees the poller and sets the pointer to
+ * finish the messages in flight (the one being stored and the up to two
+ * fetched messages held back behind it, see hg_poller_message.next; its batch
+ * then commits what it stored and flags that) and waits for it; it frees the poller and sets the pointer to
  * NULL.
  */
 #ifndef HELPGATE_POLLER_H
@@ -47,10 +48,11 @@ struct hg_poller_message {
     bool in_transaction; /* the poller began a transaction on STORE: store inside it, commit nothing */
     /*
      * In a transaction (the store is then in pipeline mode, store_pg.h): the message the next
-     * call will store, or NULL. The ingest may prepare it (parse it, send its first query)
-     * while the server stores this one, keeping what it prepared in *BATCH_STATE (NEXT's bytes
-     * are valid during this call only; the next call gets them again). Outside a transaction
-     * both are NULL.
+     * call will store, or NULL, and through its own NEXT the one after that (at most two
+     * ahead). The ingest may prepare them (parse them, send their queries, even store NEXT
+     * ahead of time) while the server stores this one, keeping what it prepared in
+     * *BATCH_STATE; their bytes are valid during this call only (later calls get them again).
+     * Outside a transaction both are NULL.
      */
     const struct hg_poller_message *next;
     void **batch_state; /* starts NULL for each transaction; env.batch_done frees it */
@@ -68,8 +70,9 @@ struct hg_poller_env {
     struct hg_leases *leases;
     hg_poller_ingest_fn *ingest;
     void *ingest_arg;
-    /* Frees an ingest's *batch_state at the end of a transaction (committed or not); may be NULL. */
-    void (*batch_done)(void *batch_state, void *ingest_arg);
+    /* Frees an ingest's *batch_state at the end of a transaction (committed or not), before the
+     * store leaves pipeline mode; may be NULL. */
+    void (*batch_done)(void *batch_state, void *ingest_arg, struct hg_store *store);
 };
 
 struct hg_poller;

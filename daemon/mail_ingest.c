@@ -117,7 +117,6 @@ struct prepared {
     bool to_mailloop;          /* an answer to a signed Reply-To, or a bounce: the mail loop looks first */
     struct hg_routing routing; /* with rules, once started: its customer-facts query sent */
     bool routing_started;
-    bool built;
     struct call call;
 };
 
@@ -248,7 +247,6 @@ static int build_call(struct hg_store *store, const struct hg_mail_ingest_settin
         .after = settings->rules != NULL && settings->mailloop != NULL ? hg_routing_after_intake : NULL,
         .after_arg = &p->routing,
     };
-    p->built = true;
     return 0;
 }
 
@@ -285,67 +283,80 @@ static int store_alone(struct hg_store *store, const struct hg_mail_ingest_setti
     return hg_intake_store(store, &p->call.msg, &p->call.source, result, error_r);
 }
 
-/* Parses NEXT when not yet prepared, and sends its facts query before the caller's next intake call
- * when PREV's cannot change them (else the caller starts it after). */
-static struct prepared *look_ahead(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
-                                   struct prepared *have, const struct hg_poller_message *next,
-                                   const struct prepared *prev, char **error_r, int *rc)
+/*
+ * *Q_IO is NEXT prepared (parsed here when NULL). Its facts query is sent now,
+ * before the caller's next intake call, when PREV's intake cannot change
+ * those facts; else start_after() sends it once that call is sent.
+ */
+static int look_ahead(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
+                      const struct hg_poller_message *next, const struct prepared *prev,
+                      struct prepared **q_io, char **error_r)
 {
     if (next == NULL)
-        return NULL;
-    struct prepared *q = have != NULL ? have : parse(settings, next->uid, next->raw, next->len);
-    if (*rc == 0 && !q->to_mailloop && independent(prev, q))
-        *rc = start_routing(store, settings, q, error_r);
-    return q;
+        return 0;
+    if (*q_io == NULL)
+        *q_io = parse(settings, next->uid, next->raw, next->len);
+    struct prepared *q = *q_io;
+    return !q->to_mailloop && independent(prev, q) ? start_routing(store, settings, q, error_r) : 0;
+}
+
+/* Q's facts query, behind the intake call just sent (a no-op when look_ahead() sent it before). */
+static int start_after(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
+                       struct prepared *q, char **error_r)
+{
+    return q != NULL && !q->to_mailloop ? start_routing(store, settings, q, error_r) : 0;
+}
+
+/* Routes P (waiting for its facts) and sends its intake call; MSG is P's fetched message. */
+static int send_call(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
+                     const struct hg_poller_message *msg, struct prepared *p, char **error_r)
+{
+    if (build_call(store, settings, msg, p, error_r) < 0)
+        return -1;
+    p->call.handle = hg_intake_send(store, &p->call.msg, &p->call.source, error_r);
+    return p->call.handle < 0 ? -1 : 0;
 }
 
 /*
- * In a pipelined batch: P (whose intake call may have been sent by the
- * previous call), with Q (prepared for NEXT, or NULL) and what follows (see
- * the top of this section). *Q_R and *R_R get what was prepared ahead.
+ * In a pipelined batch: P, the mail of MSG, whose intake call the previous
+ * call may have sent already. *Q_R holds what was prepared for MSG->next (or
+ * NULL) and gets it back, *R_R what is prepared for the one after. Q's
+ * intake call goes behind P's before P's answer is read (see the top of this
+ * section).
  */
 static int store_pipelined(struct hg_store *store, const struct hg_mail_ingest_settings *settings,
-                           const struct hg_poller_message *msg, struct prepared *p, struct prepared *q,
-                           struct prepared **q_r, struct prepared **r_r, struct hg_intake_result *result,
-                           char **error_r)
+                           const struct hg_poller_message *msg, struct prepared *p, struct prepared **q_r,
+                           struct prepared **r_r, struct hg_intake_result *result, char **error_r)
 {
     const struct hg_poller_message *next = msg->next;
-    const struct hg_poller_message *after_next = next != NULL ? next->next : NULL;
-    int rc = 0;
-    *q_r = q;
     *r_r = NULL;
     if (p->call.handle == 0) { /* not sent ahead */
         if (p->to_mailloop) {
-            rc = mailloop_first(store, settings, msg, p, result, error_r);
-            if (rc != 0) {
-                *q_r = q = look_ahead(store, settings, q, next, p, error_r, &rc);
-                if (rc >= 0 && q != NULL && !q->to_mailloop)
-                    rc = start_routing(store, settings, q, error_r);
-                return rc < 0 ? -1 : 0;
+            int taken = mailloop_first(store, settings, msg, p, result, error_r);
+            if (taken < 0)
+                return -1;
+            if (taken > 0) { /* stored by the mail loop: only the next one to prepare */
+                if (look_ahead(store, settings, next, p, q_r, error_r) < 0)
+                    return -1;
+                return start_after(store, settings, *q_r, error_r);
             }
         }
-        rc = start_routing(store, settings, p, error_r); /* no-op when started ahead or by the mail loop */
-        *q_r = q = look_ahead(store, settings, q, next, p, error_r, &rc);
-        if (rc == 0)
-            rc = build_call(store, settings, msg, p, error_r);
-        if (rc == 0 && (p->call.handle = hg_intake_send(store, &p->call.msg, &p->call.source, error_r)) < 0)
-            rc = -1;
-    } else if (next != NULL && q == NULL) {
-        *q_r = q = parse(settings, next->uid, next->raw, next->len);
-    }
-    /* Q's intake call goes behind P's, before P's answer is read. */
-    if (rc == 0 && q != NULL && !q->to_mailloop) {
-        rc = start_routing(store, settings, q, error_r); /* no-op when sent before P's call */
-        if (rc == 0)
-            rc = build_call(store, settings, next, q, error_r);
-        *r_r = look_ahead(store, settings, NULL, after_next, q, error_r, &rc);
-        if (rc == 0 && (q->call.handle = hg_intake_send(store, &q->call.msg, &q->call.source, error_r)) < 0)
-            rc = -1;
-        if (rc == 0 && *r_r != NULL && !(*r_r)->to_mailloop)
-            rc = start_routing(store, settings, *r_r, error_r);
-    }
-    if (rc < 0)
+        if (start_routing(store, settings, p, error_r) < 0 ||
+            look_ahead(store, settings, next, p, q_r, error_r) < 0 ||
+            send_call(store, settings, msg, p, error_r) < 0 ||
+            start_after(store, settings, *q_r, error_r) < 0)
+            return -1;
+    } else if (next != NULL && *q_r == NULL && look_ahead(store, settings, next, p, q_r, error_r) < 0) {
         return -1;
+    }
+    struct prepared *q = *q_r;
+    if (q != NULL && !q->to_mailloop) {
+        if (start_after(store, settings, q, error_r) < 0 ||
+            look_ahead(store, settings, next->next, q, r_r, error_r) < 0 ||
+            send_call(store, settings, next, q, error_r) < 0 ||
+            start_after(store, settings, *r_r, error_r) < 0)
+            return -1;
+    }
     long handle = p->call.handle;
     p->call.handle = 0;
     return hg_intake_finish(store, handle, &p->call.msg, result, error_r);
@@ -400,7 +411,8 @@ int hg_mail_ingest(struct hg_store *store, const struct hg_poller_message *msg, 
     }
     if (p == NULL)
         p = parse(settings, msg->uid, msg->raw, msg->len);
-    int rc = store_pipelined(store, settings, msg, p, q, &ahead->list[0], &ahead->list[1], result, error_r);
+    ahead->list[0] = q;
+    int rc = store_pipelined(store, settings, msg, p, &ahead->list[0], &ahead->list[1], result, error_r);
     prepared_free(store, p);
     return rc;
 }

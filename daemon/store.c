@@ -159,14 +159,22 @@ static char *result_error(PGresult *res, PGconn *conn)
 
 /* Finds or makes SQL's prepared statement on this connection: 1 with its name in NAME,
  * 0 when the cache is full (send it unprepared), -1 when preparing failed (*res_r holds why). */
+/* The slot of SQL's prepared statement on this connection, or -1. */
+static int find_prepared(const struct hg_store *store, const char *sql)
+{
+    for (int i = 0; i < store->n_prepared; i++)
+        if (store->prepared[i] != NULL && strcmp(store->prepared[i], sql) == 0)
+            return i;
+    return -1;
+}
+
 static int prepared_name(struct hg_store *store, const char *sql, int n_params, char name[16],
                          PGresult **res_r)
 {
-    for (int i = 0; i < store->n_prepared; i++) {
-        if (store->prepared[i] != NULL && strcmp(store->prepared[i], sql) == 0) {
-            snprintf(name, 16, "hg%d", i);
-            return 1;
-        }
+    int slot = find_prepared(store, sql);
+    if (slot >= 0) {
+        snprintf(name, 16, "hg%d", slot);
+        return 1;
     }
     if (store->n_prepared == PREPARED_MAX)
         return 0;
@@ -331,10 +339,7 @@ int hg_pg_pipeline_enter(struct hg_store *store, char **error_r)
 static int send_pipelined(struct hg_store *store, const char *sql, int n_params, const char *const *params,
                           const int *lengths, const int *formats, long handle)
 {
-    int slot = -1;
-    for (int i = 0; i < store->n_prepared && n_params > 0; i++)
-        if (store->prepared[i] != NULL && strcmp(store->prepared[i], sql) == 0)
-            slot = i;
+    int slot = n_params > 0 ? find_prepared(store, sql) : -1;
     char name[16];
     if (slot < 0 && n_params > 0 && store->n_prepared < PREPARED_MAX) {
         slot = store->n_prepared;

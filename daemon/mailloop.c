@@ -809,47 +809,116 @@ static char **sla_recipients(const struct hg_mailloop *loop, struct hg_store *st
     return team_recipients(loop, store, team, error_r);
 }
 
+/*
+ * A stored ticket for a notice: its number, subject, priority, customer and
+ * last inbound message, and the id of its latest audit row with action
+ * AUDIT_ACTION (NULL: none), which makes a notice's Message-ID unique per
+ * change. NUMBER > 0 picks the ticket by number, else by TICKET_ID. The
+ * result (one row, or none when there is no such ticket) is the caller's to
+ * PQclear(); ticket_words() points into it.
+ */
+static PGresult *read_ticket(struct hg_store *store, long long ticket_id, long long number,
+                             const char *audit_action, char **error_r)
+{
+    char id[24], num[24];
+    snprintf(id, sizeof id, "%lld", ticket_id);
+    snprintf(num, sizeof num, "%lld", number);
+    const char *params[] = {number > 0 ? NULL : id, number > 0 ? num : NULL, audit_action};
+    return hg_pg_exec(store,
+                      "SELECT t.id, t.number, t.subject, t.priority, c.name, c.email, c.tier,"
+                      " (SELECT coalesce(nullif(m.reply_text, ''), m.body_text) FROM messages m"
+                      "   WHERE m.ticket_id = t.id AND m.direction = 'in' ORDER BY m.id DESC LIMIT 1),"
+                      " (SELECT max(l.id) FROM audit_log l WHERE l.ticket_id = t.id AND l.action = $3)"
+                      " FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id"
+                      " WHERE t.id = $1::bigint OR t.number = $2::bigint",
+                      3, params, error_r);
+}
+
+static const char *value_of(PGresult *res, int col)
+{
+    return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
+}
+
+/* The words and intake-like RESULT of read_ticket()'s row; W points into RES (free W->message). */
+static void ticket_words(const struct hg_mailloop *loop, PGresult *res, const char *team, struct words *w,
+                         struct hg_intake_result *result)
+{
+    *result = (struct hg_intake_result){.outcome = HG_INTAKE_REPLY,
+                                        .ticket_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+                                        .ticket_number = strtoll(PQgetvalue(res, 0, 1), NULL, 10)};
+    memset(w, 0, sizeof(*w));
+    snprintf(w->ticket, sizeof w->ticket, "%lld", result->ticket_number);
+    snprintf(w->tag, sizeof w->tag, "[%s%lld]", loop->tag_prefix, result->ticket_number);
+    w->message = hg_xstrndup(value_of(res, 7) != NULL ? value_of(res, 7) : "", MESSAGE_VAR_MAX);
+    set_var(w, "ticket", w->ticket);
+    set_var(w, "ticket_tag", w->tag);
+    set_var(w, "subject", PQgetvalue(res, 0, 2));
+    set_var(w, "priority", PQgetvalue(res, 0, 3));
+    set_var(w, "customer.name", value_of(res, 4));
+    set_var(w, "customer.email", value_of(res, 5));
+    set_var(w, "customer.tier", value_of(res, 6));
+    set_var(w, "tier", team);
+    set_var(w, "message", w->message);
+    set_var(w, "channel", "email");
+    set_var(w, "support_address", loop->from_email);
+}
+
 int hg_mailloop_sla_notice(const struct hg_mailloop *loop, struct hg_store *store,
                            const struct hg_sla_notice *n, char **error_r)
 {
     if (loop == NULL || find_template(loop, "sla") == NULL)
         return 0;
-    char id[24];
-    snprintf(id, sizeof id, "%lld", n->ticket_id);
-    const char *params[] = {id};
-    PGresult *res =
-        hg_pg_exec(store,
-                   "SELECT t.number, t.subject, t.priority, c.name, c.email, c.tier FROM tickets t"
-                   " LEFT JOIN customers c ON c.id = t.customer_id WHERE t.id = $1",
-                   1, params, error_r);
+    PGresult *res = read_ticket(store, n->ticket_id, 0, NULL, error_r);
     if (res == NULL)
         return -1;
     int rc = 0;
     if (PQntuples(res) == 1) {
-        struct hg_intake_result result = {.outcome = HG_INTAKE_REPLY,
-                                          .ticket_id = n->ticket_id,
-                                          .ticket_number = strtoll(PQgetvalue(res, 0, 0), NULL, 10)};
+        struct hg_intake_result result;
         struct words w;
-        memset(&w, 0, sizeof w);
-        snprintf(w.ticket, sizeof w.ticket, "%lld", result.ticket_number);
-        snprintf(w.tag, sizeof w.tag, "[%s%lld]", loop->tag_prefix, result.ticket_number);
-        set_var(&w, "ticket", w.ticket);
-        set_var(&w, "ticket_tag", w.tag);
-        set_var(&w, "subject", PQgetvalue(res, 0, 1));
-        set_var(&w, "priority", PQgetvalue(res, 0, 2));
-        set_var(&w, "customer.name", PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
-        set_var(&w, "customer.email", PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4));
-        set_var(&w, "customer.tier", PQgetisnull(res, 0, 5) ? NULL : PQgetvalue(res, 0, 5));
-        set_var(&w, "tier", n->team);
+        ticket_words(loop, res, n->team, &w, &result);
         set_var(&w, "sla.event", n->event);
         set_var(&w, "sla.target", n->target);
         set_var(&w, "sla.due", n->due);
-        set_var(&w, "support_address", loop->from_email);
         char **recipients = sla_recipients(loop, store, n, error_r);
         char who[128];
         snprintf(who, sizeof who, "sla:%s:%s:%s", n->event, n->target, n->team);
         rc = recipients != NULL ? notify_with(loop, store, &result, &w, recipients, who, "sla", error_r) : -1;
         free_list(recipients);
+        free(w.message);
+    }
+    PQclear(res);
+    return rc;
+}
+
+int hg_mailloop_tier_notice(const struct hg_mailloop *loop, struct hg_store *store,
+                            const struct hg_tier_notice *n, char **error_r)
+{
+    if (loop == NULL || find_template(loop, "notify") == NULL)
+        return 0;
+    if (n->team == NULL || n->team[0] != 'L' || n->team[1] < '1' || n->team[1] > '3' || n->team[2] != '\0') {
+        *error_r = hg_xasprintf("no tier %s", n->team != NULL ? n->team : "(none)");
+        return -1;
+    }
+    enum hg_rules_tier team = (enum hg_rules_tier)(n->team[1] - '0');
+    PGresult *res = read_ticket(store, 0, n->ticket_number, "ticket.tier", error_r);
+    if (res == NULL)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 1) {
+        struct hg_intake_result result;
+        struct words w;
+        ticket_words(loop, res, n->team, &w, &result);
+        set_var(&w, "reason", n->reason);
+        char **recipients = team_recipients(loop, store, team, error_r);
+        char who[128];
+        snprintf(who, sizeof who, "tier:%s:%s", n->team,
+                 PQgetisnull(res, 0, 8) ? "0" : PQgetvalue(res, 0, 8));
+        rc = recipients != NULL ? notify_with(loop, store, &result, &w, recipients, who, "notify", error_r)
+                                : -1;
+        if (rc == 0 && recipients != NULL && recipients[0] != NULL)
+            rc = 1;
+        free_list(recipients);
+        free(w.message);
     }
     PQclear(res);
     return rc;

@@ -78,6 +78,23 @@ int hg_mailloop_sla_notice(const struct hg_mailloop *loop, struct hg_store *stor
                            const struct hg_sla_notice *n, char **error_r);
 
 /*
+ * A ticket moved to another tier by an operator (helpgatectl ticket tier):
+ * the new tier's team is told with the template "notify" (no template:
+ * nothing is sent), with REASON as its {{reason}} and the customer's last
+ * message, and a signed Reply-To so that an agent can answer from it. The
+ * Message-ID is unique per move (the ticket.tier audit row's id). Runs in
+ * the caller's transaction. Returns 1 when a mail was queued, 0 when none
+ * (no template, no such ticket, nobody in the team), -1 on error.
+ */
+struct hg_tier_notice {
+    long long ticket_number;
+    const char *team;   /* the new tier: "L1", "L2" or "L3" */
+    const char *reason; /* or NULL */
+};
+int hg_mailloop_tier_notice(const struct hg_mailloop *loop, struct hg_store *store,
+                            const struct hg_tier_notice *n, char **error_r);
+
+/*
  * Agents answer by replying to a notification's signed Reply-To.
  * hg_mailloop_signed_ticket() looks for such an address among MAIL's
  * recipients (To, Cc, Delivered-To) and returns the ticket number when the

@@ -11,6 +11,9 @@ set -u
 t_make_db
 conf="$T_DIR/helpgate.conf"
 t_write_config "$conf"
+# Mail configured: a tier change tells the new team (queued in the outbox; nothing is sent here).
+t_add_smtp "$conf" "smtp://127.0.0.1:$HG_SMTP_PORT"
+sed -i "s|^\[helpgate\]\$|[helpgate]\ntemplates_dir = $top_srcdir/contrib/templates|" "$conf"
 "$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
 ctl() { "$HELPGATECTL" --config "$conf" "$@"; }
 user="${SUDO_USER:-$(id -un)}"
@@ -177,9 +180,22 @@ t_is "the ticket is L3" "$(t_psql "SELECT tier FROM tickets WHERE number = 1000"
 t_is "ticket.tier: from, to, reason" "$(audit ticket.tier 1000)" '{"to": "L3", "from": "L1", "reason": "SAP crash"}'
 t_is "going up is an escalation (for the new team's notification)" "$(audit ticket.escalate 1000)" \
     '{"to": "L3", "from": "L1", "reason": "SAP crash"}'
-t_is "tier down" "$(ctl ticket tier 1000 L2 2>&1)" "ticket #1000 moved from L3 to L2"
+t_is "L3 has no agent: nobody to tell, no mail queued" "$(t_psql "SELECT count(*) FROM outbox")" 0
+t_is "tier down" "$(ctl ticket tier 1000 L2 2>&1)" "ticket #1000 moved from L3 to L2; team told by mail"
 t_is "is no escalation" "$(t_psql "SELECT count(*) FROM audit_log WHERE action = 'ticket.escalate'")" 1
+t_is "the L2 team's active agents are told (a notification in the outbox)" \
+    "$(t_psql "SELECT kind || ' ' || array_to_string(recipients, ',') || ' ' || t.number FROM outbox o
+               JOIN tickets t ON t.id = o.ticket_id")" "notify bob@support.test 1000"
+mail=$(t_psql "SELECT convert_from(payload, 'UTF8') FROM outbox")
+t_match "with the notify template's subject" "$mail" "Subject: \[L2\] \[#1000\] Printer on fire"
+t_match "and a signed Reply-To to answer from" "$mail" "Reply-To: support\+"
+t_match "and the customer's last message" "$mail" "the printer is on fire"
 t_is "the same tier changes nothing" "$(ctl ticket tier 1000 L2 2>&1)" "ticket #1000 is already L2; nothing changed"
+t_is "and tells nobody" "$(t_psql "SELECT count(*) FROM outbox")" 1
+t_is "back to L3 and L2 again: a new notification for the new move" \
+    "$(ctl ticket tier 1000 L3 >/dev/null 2>&1; ctl ticket tier 1000 L2 2>&1; t_psql "SELECT count(*) FROM outbox")" \
+    "ticket #1000 moved from L3 to L2; team told by mail
+2"
 out=$(ctl ticket tier 1000 L4 2>&1)
 t_is "an unknown tier is refused (exit 2)" "$?" 2
 
@@ -264,7 +280,7 @@ t_is "mail tagged with a merged ticket goes to the survivor (intake follows merg
 t_is "ctl's ticket changes are all audited as the operator" \
     "$(t_psql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE actor = '$actor'
                AND action LIKE 'ticket.%'")" \
-    "ticket.assign,ticket.assign,ticket.assign,ticket.tier,ticket.escalate,ticket.tier,ticket.status,ticket.status,ticket.status,ticket.status,ticket.status,ticket.note,ticket.note,ticket.merge,ticket.merge,ticket.merge,ticket.merge,ticket.merge"
+    "ticket.assign,ticket.assign,ticket.assign,ticket.tier,ticket.escalate,ticket.tier,ticket.tier,ticket.escalate,ticket.tier,ticket.status,ticket.status,ticket.status,ticket.status,ticket.status,ticket.note,ticket.note,ticket.merge,ticket.merge,ticket.merge,ticket.merge,ticket.merge"
 t_is "and nobody else wrote ticket changes" \
     "$(t_psql "SELECT count(*) FROM audit_log WHERE actor <> '$actor' AND action LIKE 'ticket.%'")" 0
 

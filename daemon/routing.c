@@ -63,6 +63,7 @@ static void add_sla_times(struct hg_routing *r, const struct hg_rules *set)
     set_epoch(o, "resolution_due", t.resolution_due);
     set_epoch(o, "warn_at",
               t.first_response_warn < t.resolution_warn ? t.first_response_warn : t.resolution_warn);
+    set_epoch(o, "resolution_warn_at", t.resolution_warn); /* the second warning (sql/015) */
     json_object_set_new(o, "sla_on_breach",
                         json_string(p->on_breach == HG_SLA_NOTIFY_LEAD ? "notify_lead" : "escalate"));
     char *json = json_dumps(o, JSON_COMPACT);

@@ -98,10 +98,11 @@ ticket() { # MESSAGE-ID COLUMNS
 t_is "the VIP's ticket is in L2 by the VIP rule" "$(ticket vip "tier || ' ' || matched_rule || ' ' || sla_policy")" \
     "L2 VIP customers vip"
 t_is "the rule's place is recorded as file:line" "$(ticket vip matched_rule_at)" "$rules:9"
-t_is "its SLA policy's due times, counted from its creation (around the clock)" \
+t_is "its SLA policy's due and warning times, counted from its creation (around the clock)" \
     "$(ticket vip "abs(extract(epoch FROM first_response_due - t.created_at) - 3600) < 5 AND
                    abs(extract(epoch FROM resolution_due - t.created_at) - 28800) < 5 AND
-                   sla_warn_at = first_response_due - interval '15 minutes'")" t
+                   sla_warn_at = first_response_due - interval '15 minutes' AND
+                   sla_resolution_warn_at = resolution_due - interval '15 minutes'")" t
 t_is "and what a breach does" "$(ticket vip "route_actions->>'sla_on_breach'")" "notify_lead"
 t_is "a ticket whose tier has no policy has no due times" \
     "$(ticket plain "coalesce(first_response_due::text, 'none')")" "none"

@@ -863,6 +863,39 @@ static void ticket_words(const struct hg_mailloop *loop, PGresult *res, const ch
     set_var(w, "support_address", loop->from_email);
 }
 
+/* One word of a notice beyond the ticket's own (ticket_words()). */
+struct notice_word {
+    const char *name, *value;
+};
+
+/*
+ * A notice about read_ticket()'s ticket in RES (nothing when it has no row):
+ * template TEMPLATE_NAME with the ticket's words for TEAM plus EXTRA, to the
+ * recipients RECIPIENTS_OF gives (NULL after an error), WHO naming it in the
+ * Message-ID. Returns 1 when someone was told, 0 when nobody, -1 on error.
+ */
+static int ticket_notice(const struct hg_mailloop *loop, struct hg_store *store, PGresult *res,
+                         const char *team, const struct notice_word *extra, size_t n_extra, char **recipients,
+                         const char *who, const char *template_name, char **error_r)
+{
+    if (recipients == NULL)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 1) {
+        struct hg_intake_result result;
+        struct words w;
+        ticket_words(loop, res, team, &w, &result);
+        for (size_t i = 0; i < n_extra; i++)
+            set_var(&w, extra[i].name, extra[i].value);
+        rc = notify_with(loop, store, &result, &w, recipients, who, template_name, error_r);
+        if (rc == 0 && recipients[0] != NULL)
+            rc = 1;
+        free(w.message);
+    }
+    free_list(recipients);
+    return rc;
+}
+
 int hg_mailloop_sla_notice(const struct hg_mailloop *loop, struct hg_store *store,
                            const struct hg_sla_notice *n, char **error_r)
 {
@@ -871,23 +904,14 @@ int hg_mailloop_sla_notice(const struct hg_mailloop *loop, struct hg_store *stor
     PGresult *res = read_ticket(store, n->ticket_id, 0, NULL, error_r);
     if (res == NULL)
         return -1;
-    int rc = 0;
-    if (PQntuples(res) == 1) {
-        struct hg_intake_result result;
-        struct words w;
-        ticket_words(loop, res, n->team, &w, &result);
-        set_var(&w, "sla.event", n->event);
-        set_var(&w, "sla.target", n->target);
-        set_var(&w, "sla.due", n->due);
-        char **recipients = sla_recipients(loop, store, n, error_r);
-        char who[128];
-        snprintf(who, sizeof who, "sla:%s:%s:%s", n->event, n->target, n->team);
-        rc = recipients != NULL ? notify_with(loop, store, &result, &w, recipients, who, "sla", error_r) : -1;
-        free_list(recipients);
-        free(w.message);
-    }
+    const struct notice_word extra[] = {
+        {"sla.event", n->event}, {"sla.target", n->target}, {"sla.due", n->due}};
+    char who[128];
+    snprintf(who, sizeof who, "sla:%s:%s:%s", n->event, n->target, n->team);
+    int rc = ticket_notice(loop, store, res, n->team, extra, 3, sla_recipients(loop, store, n, error_r), who,
+                           "sla", error_r);
     PQclear(res);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 int hg_mailloop_tier_notice(const struct hg_mailloop *loop, struct hg_store *store,
@@ -899,27 +923,16 @@ int hg_mailloop_tier_notice(const struct hg_mailloop *loop, struct hg_store *sto
         *error_r = hg_xasprintf("no tier %s", n->team != NULL ? n->team : "(none)");
         return -1;
     }
-    enum hg_rules_tier team = (enum hg_rules_tier)(n->team[1] - '0');
     PGresult *res = read_ticket(store, 0, n->ticket_number, "ticket.tier", error_r);
     if (res == NULL)
         return -1;
-    int rc = 0;
-    if (PQntuples(res) == 1) {
-        struct hg_intake_result result;
-        struct words w;
-        ticket_words(loop, res, n->team, &w, &result);
-        set_var(&w, "reason", n->reason);
-        char **recipients = team_recipients(loop, store, team, error_r);
-        char who[128];
-        snprintf(who, sizeof who, "tier:%s:%s", n->team,
-                 PQgetisnull(res, 0, 8) ? "0" : PQgetvalue(res, 0, 8));
-        rc = recipients != NULL ? notify_with(loop, store, &result, &w, recipients, who, "notify", error_r)
-                                : -1;
-        if (rc == 0 && recipients != NULL && recipients[0] != NULL)
-            rc = 1;
-        free_list(recipients);
-        free(w.message);
-    }
+    const struct notice_word extra[] = {{"reason", n->reason}};
+    char who[128];
+    snprintf(who, sizeof who, "tier:%s:%s", n->team,
+             PQntuples(res) == 1 && !PQgetisnull(res, 0, 8) ? PQgetvalue(res, 0, 8) : "0");
+    enum hg_rules_tier team = (enum hg_rules_tier)(n->team[1] - '0');
+    int rc = ticket_notice(loop, store, res, n->team, extra, 1, team_recipients(loop, store, team, error_r),
+                           who, "notify", error_r);
     PQclear(res);
     return rc;
 }

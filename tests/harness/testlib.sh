@@ -199,3 +199,17 @@ t_intake_setup() {
 t_migrate() {
     "$HELPGATECTL" --config "$CONF" migrate >/dev/null 2>&1 || t_bail "migrate failed"
 }
+
+# t_db_config: the test's database and a config for it in CONF (not migrated).
+t_db_config() {
+    t_make_db
+    CONF="$T_DIR/helpgate.conf"
+    t_write_config "$CONF"
+}
+
+# t_ctl_setup: t_db_config, then the schema. ctl runs helpgatectl with CONF.
+t_ctl_setup() {
+    t_db_config
+    t_migrate
+}
+ctl() { "$HELPGATECTL" --config "$CONF" "$@"; }

@@ -6,11 +6,8 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-conf="$T_DIR/helpgate.conf"
-t_write_config "$conf"
-"$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
-ctl() { "$HELPGATECTL" --config "$conf" "$@"; }
+t_ctl_setup
+conf=$CONF
 
 t_is "add an agent" "$(ctl agent add ann@support.test --team L2 --name 'Ann Agent' --lead 2>&1)" \
     "agent ann@support.test added to team L2"

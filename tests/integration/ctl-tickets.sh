@@ -8,14 +8,12 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-conf="$T_DIR/helpgate.conf"
-t_write_config "$conf"
+t_db_config
+conf=$CONF
 # Mail configured: a tier change tells the new team (queued in the outbox; nothing is sent here).
 t_add_smtp "$conf" "smtp://127.0.0.1:$HG_SMTP_PORT"
 sed -i "s|^\[helpgate\]\$|[helpgate]\ntemplates_dir = $top_srcdir/contrib/templates|" "$conf"
 "$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
-ctl() { "$HELPGATECTL" --config "$conf" "$@"; }
 user="${SUDO_USER:-$(id -un)}"
 actor="ctl:$user"
 # numbers: the ticket numbers of a `ticket list` table, in order, on one line.

@@ -10,9 +10,8 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-conf="$T_DIR/helpgate.conf"
-t_write_config "$conf"
+t_db_config
+conf=$CONF
 cat >>"$conf" <<CONF
 
 [retention]
@@ -21,7 +20,6 @@ CONF
 "$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
 hg_psql "$T_DB" -q -v ON_ERROR_STOP=1 -f "$top_srcdir/tests/data/retention/helpers.sql" >/dev/null ||
     t_bail "cannot create the test helpers"
-ctl() { "$HELPGATECTL" --config "$conf" "$@"; }
 # q SQL: the result of SQL; fails when it is empty.
 q() {
     local value

@@ -7,9 +7,8 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-conf="$T_DIR/helpgate.conf"
-t_write_config "$conf"
+t_db_config
+conf=$CONF
 
 # Schema behind: refused with a hint, exit 1.
 log="$T_DIR/behind.log"

@@ -30,7 +30,6 @@ ticket_of() { # MESSAGE-ID: "tier tags" of the ticket its message is on
     t_psql "SELECT t.tier || ' ' || array_to_string(t.tags, ',') FROM messages m JOIN tickets t ON t.id = m.ticket_id
             WHERE m.message_id = '$1'"
 }
-ctl() { "$HELPGATECTL" --config "$conf" "$@"; }
 
 # ---- 1. A first batch: one ticket for dana, then closed -------------------------------------
 mkdir -p "$T_DIR/mails"

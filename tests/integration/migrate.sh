@@ -6,9 +6,8 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-conf="$T_DIR/helpgate.conf"
-t_write_config "$conf"
+t_db_config
+conf=$CONF
 
 out=$("$HELPGATECTL" --config "$conf" migrate 2>&1)
 t_is "first migrate exits 0" "$?" 0

@@ -7,10 +7,8 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-conf="$T_DIR/helpgate.conf"
-t_write_config "$conf"
-"$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
+t_ctl_setup
+conf=$CONF
 report() { "$HELPGATECTL" --config "$conf" report "$@"; }
 
 # The data set. Customers: ann (vip), bob (premium, custom code), cid (standard, no company),

@@ -10,10 +10,9 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-conf="$T_DIR/helpgate.conf"
+t_db_config
+conf=$CONF
 archive="$T_DIR/archive"
-t_write_config "$conf"
 cat >>"$conf" <<CONF
 
 [retention]
@@ -22,8 +21,7 @@ attachment_days = 365
 closed_ticket_days = 730
 archive_dir = $archive
 CONF
-"$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
-ctl() { "$HELPGATECTL" --config "$conf" "$@"; }
+t_migrate
 ctl agent add ann@support.test --team L1 --name 'Ann Agent' >/dev/null 2>&1 || t_bail "agent add failed"
 
 # Test helpers (tests/data/retention/helpers.sql): t_mail() stores mail as intake does, received

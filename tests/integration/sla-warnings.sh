@@ -11,11 +11,8 @@ set -u
 . "$top_srcdir/tests/harness/tap.sh"
 . "$top_srcdir/tests/harness/testlib.sh"
 
-t_make_db
-conf="$T_DIR/helpgate.conf"
-t_write_config "$conf"
-"$HELPGATECTL" --config "$conf" migrate >/dev/null 2>&1 || t_bail "migrate failed"
-ctl() { "$HELPGATECTL" --config "$conf" "$@"; }
+t_ctl_setup
+conf=$CONF
 at() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 run_at() { ctl sla run --now "$(at "$1")" 2>/dev/null; }
 warnings_at() { run_at "$1" | sed -n 's/^sla: \([0-9]*\) warnings.*/\1 warnings/p'; }

@@ -8,7 +8,8 @@
  *             applies the limits, queues jobs, writes frames. Never blocks.
  *   workers   take jobs (hello, message, presence) from `jobs`, run them on
  *             their own connection (chat_store.c) and put the outcome on
- *             `done`, then wake the service loop (lws_cancel_service()).
+ *             `done`, then wake the service loop (lws_cancel_service(), once
+ *             for all the items queued before it looks).
  *   listener  LISTEN helpgate_chat; each notification becomes a push on
  *             `done` with the message frame already built.
  * A job names its connection by id, not pointer: the visitor may be gone
@@ -162,15 +163,18 @@ static void queue_init(struct queue *q)
     q->tail = &q->head;
 }
 
-/* Items are struct job or struct done: both have `next` last-but-not-least; passed as its address. */
-static void queue_push(struct queue *q, void *item, void **next_field)
+/* Items are struct job or struct done: both have `next` last-but-not-least; passed as its address.
+ * Returns whether the queue was empty before. */
+static bool queue_push(struct queue *q, void *item, void **next_field)
 {
     *next_field = NULL;
     pthread_mutex_lock(&q->lock);
+    bool was_empty = q->head == NULL;
     *q->tail = item;
     q->tail = next_field;
     pthread_cond_signal(&q->ready);
     pthread_mutex_unlock(&q->lock);
+    return was_empty;
 }
 
 static void post_job(struct hg_chat *c, struct job *j)
@@ -178,10 +182,11 @@ static void post_job(struct hg_chat *c, struct job *j)
     queue_push(&c->jobs, j, (void **)&j->next);
 }
 
+/* The service loop takes the whole queue at once: one wake-up per batch, for the first item in it. */
 static void post_done(struct hg_chat *c, struct done *d)
 {
-    queue_push(&c->done, d, (void **)&d->next);
-    lws_cancel_service(c->context);
+    if (queue_push(&c->done, d, (void **)&d->next))
+        lws_cancel_service(c->context);
 }
 
 static struct job *take_job(struct hg_chat *c)

@@ -341,15 +341,17 @@ EOF
 
   _hg_log "$label: starting on 127.0.0.1:$port and $sockdir"
   # The port is in Linux's ephemeral range (32768-60999): a client socket of something else
-  # (e.g. bench/chat's 10,000 connections) may hold it for a moment. Wait for it a few times.
+  # (e.g. bench/chat's 10,000 connections, closing for up to a minute) may hold it. Reserve it
+  # from the kernel's choice of client ports when we may, and wait for it up to a minute.
+  _hg_reserve_port "$port"
   local attempt lines_before
-  for attempt in 1 2 3 4 5 6; do
+  for attempt in $(seq 1 30); do
     lines_before=$(wc -l <"$log")
     if _hg_as_pg "$bindir/pg_ctl" -D "$datadir" -l "$log" -w -t "$HG_SERVICE_TIMEOUT" start \
       >/dev/null 2>&1; then
       break
     fi
-    if [ "$attempt" -lt 6 ] && tail -n +"$((lines_before + 1))" "$log" | grep -q 'Address already in use'; then
+    if [ "$attempt" -lt 30 ] && tail -n +"$((lines_before + 1))" "$log" | grep -q 'Address already in use'; then
       _hg_log "$label: port $port is in use by another socket; trying again in 2 s"
       rm -f "$datadir/postmaster.pid"
       sleep 2
@@ -362,6 +364,16 @@ EOF
     _hg_fail "$label: PostgreSQL does not answer on $sockdir port $port" "$log"
     return 1
   fi
+}
+
+# _hg_reserve_port PORT: as root, keeps the kernel from giving PORT to client sockets
+# (net.ipv4.ip_local_reserved_ports; a server may still listen on it). Best effort.
+_hg_reserve_port() {
+  local file=/proc/sys/net/ipv4/ip_local_reserved_ports current
+  _hg_is_root && [ -w "$file" ] || return 0
+  current=$(cat "$file" 2>/dev/null) || return 0
+  case ",$current," in *",$1,"*) return 0 ;; esac
+  printf '%s\n' "${current:+$current,}$1" >"$file" 2>/dev/null || true
 }
 
 # _hg_pg_cluster_stop LABEL DATADIR: quiet when it does not run.

@@ -62,8 +62,8 @@ static enum hg_intake_outcome outcome_from_text(const char *text)
 }
 
 /* Sends the one call that stores everything but the attachments: its handle, or -1. */
-static long send_intake(struct hg_store *store, const struct hg_intake_message *m,
-                        const struct hg_intake_source *source, char **error_r)
+long hg_intake_send(struct hg_store *store, const struct hg_intake_message *m,
+                    const struct hg_intake_source *source, char **error_r)
 {
     bool imap = source != NULL && source->mailbox != NULL;
     char uidvalidity[16], uid[16], tag[24];
@@ -142,12 +142,6 @@ static int insert_attachment(struct hg_store *store, long long message_row_id,
                        7, params, NULL, NULL, error_r);
 }
 
-long hg_intake_send(struct hg_store *store, const struct hg_intake_message *msg,
-                    const struct hg_intake_source *source, char **error_r)
-{
-    return send_intake(store, msg, source, error_r);
-}
-
 int hg_intake_finish(struct hg_store *store, long handle, const struct hg_intake_message *msg,
                      struct hg_intake_result *result, char **error_r)
 {
@@ -166,7 +160,7 @@ static int store_statements(struct hg_store *store, const struct hg_intake_messa
                             const struct hg_intake_source *source, struct hg_intake_result *result,
                             char **error_r)
 {
-    long handle = send_intake(store, msg, source, error_r);
+    long handle = hg_intake_send(store, msg, source, error_r);
     if (handle < 0) {
         memset(result, 0, sizeof(*result));
         return -1;

@@ -810,8 +810,8 @@ static char **sla_recipients(const struct hg_mailloop *loop, struct hg_store *st
 }
 
 /*
- * A stored ticket for a notice: its number, subject, priority, customer and
- * last inbound message, and the id of its latest audit row with action
+ * A stored ticket for a notice: its number, subject, priority, customer,
+ * last inbound message and channel, and the id of its latest audit row with action
  * AUDIT_ACTION (NULL: none), which makes a notice's Message-ID unique per
  * change. NUMBER > 0 picks the ticket by number, else by TICKET_ID. The
  * result (one row, or none when there is no such ticket) is the caller's to
@@ -824,14 +824,15 @@ static PGresult *read_ticket(struct hg_store *store, long long ticket_id, long l
     snprintf(id, sizeof id, "%lld", ticket_id);
     snprintf(num, sizeof num, "%lld", number);
     const char *params[] = {number > 0 ? NULL : id, number > 0 ? num : NULL, audit_action};
-    return hg_pg_exec(store,
-                      "SELECT t.id, t.number, t.subject, t.priority, c.name, c.email, c.tier,"
-                      " (SELECT coalesce(nullif(m.reply_text, ''), m.body_text) FROM messages m"
-                      "   WHERE m.ticket_id = t.id AND m.direction = 'in' ORDER BY m.id DESC LIMIT 1),"
-                      " (SELECT max(l.id) FROM audit_log l WHERE l.ticket_id = t.id AND l.action = $3)"
-                      " FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id"
-                      " WHERE t.id = $1::bigint OR t.number = $2::bigint",
-                      3, params, error_r);
+    return hg_pg_exec(
+        store,
+        "SELECT t.id, t.number, t.subject, t.priority, c.name, c.email, c.tier,"
+        " (SELECT coalesce(nullif(m.reply_text, ''), m.body_text) FROM messages m"
+        "   WHERE m.ticket_id = t.id AND m.direction = 'in' ORDER BY m.id DESC LIMIT 1),"
+        " (SELECT max(l.id) FROM audit_log l WHERE l.ticket_id = t.id AND l.action = $3), t.channel"
+        " FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id"
+        " WHERE t.id = $1::bigint OR t.number = $2::bigint",
+        3, params, error_r);
 }
 
 static const char *value_of(PGresult *res, int col)
@@ -859,7 +860,7 @@ static void ticket_words(const struct hg_mailloop *loop, PGresult *res, const ch
     set_var(w, "customer.tier", value_of(res, 6));
     set_var(w, "tier", team);
     set_var(w, "message", w->message);
-    set_var(w, "channel", "email");
+    set_var(w, "channel", PQgetvalue(res, 0, 9));
     set_var(w, "support_address", loop->from_email);
 }
 
@@ -1113,7 +1114,8 @@ static void stored_answer_free(struct stored_answer *a)
 
 static char *value_or_null(PGresult *res, int col)
 {
-    return PQgetisnull(res, 0, col) ? NULL : hg_xstrdup(PQgetvalue(res, 0, col));
+    const char *value = value_of(res, col);
+    return value != NULL ? hg_xstrdup(value) : NULL;
 }
 
 static int store_answer(struct hg_store *store, const struct hg_mail *mail, const struct hg_answer *answer,

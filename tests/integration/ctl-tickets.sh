@@ -194,6 +194,10 @@ t_is "back to L3 and L2 again: a new notification for the new move" \
     "$(ctl ticket tier 1000 L3 >/dev/null 2>&1; ctl ticket tier 1000 L2 2>&1; t_psql "SELECT count(*) FROM outbox")" \
     "ticket #1000 moved from L3 to L2; team told by mail
 2"
+t_match "a chat ticket's notice says chat" "$(ctl ticket tier 1001 L1 >/dev/null 2>&1
+    t_psql "SELECT convert_from(o.payload, 'UTF8') FROM outbox o JOIN tickets t ON t.id = o.ticket_id
+            WHERE t.number = 1001")" "Channel: +chat"
+ctl ticket tier 1001 L2 >/dev/null 2>&1 || t_bail "tier 1001 L2 failed"
 out=$(ctl ticket tier 1000 L4 2>&1)
 t_is "an unknown tier is refused (exit 2)" "$?" 2
 
@@ -278,7 +282,7 @@ t_is "mail tagged with a merged ticket goes to the survivor (intake follows merg
 t_is "ctl's ticket changes are all audited as the operator" \
     "$(t_psql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE actor = '$actor'
                AND action LIKE 'ticket.%'")" \
-    "ticket.assign,ticket.assign,ticket.assign,ticket.tier,ticket.escalate,ticket.tier,ticket.tier,ticket.escalate,ticket.tier,ticket.status,ticket.status,ticket.status,ticket.status,ticket.status,ticket.note,ticket.note,ticket.merge,ticket.merge,ticket.merge,ticket.merge,ticket.merge"
+    "ticket.assign,ticket.assign,ticket.assign,ticket.tier,ticket.escalate,ticket.tier,ticket.tier,ticket.escalate,ticket.tier,ticket.tier,ticket.tier,ticket.escalate,ticket.status,ticket.status,ticket.status,ticket.status,ticket.status,ticket.note,ticket.note,ticket.merge,ticket.merge,ticket.merge,ticket.merge,ticket.merge"
 t_is "and nobody else wrote ticket changes" \
     "$(t_psql "SELECT count(*) FROM audit_log WHERE actor <> '$actor' AND action LIKE 'ticket.%'")" 0
 
